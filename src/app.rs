@@ -1,0 +1,134 @@
+//! Start-up and shutdown of the server: connect, migrate, seed the embedded database, serve, and
+//! drain in-flight requests on SIGTERM or SIGINT.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::domain::{IdGenerator, NodeId};
+use crate::http::{self, middleware, AppState};
+use crate::store::{self, Instrumented, Store};
+
+/// Opens the configured store, wrapped to time every query.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let store = store::connect(config.database_url(), &config.pool)
+        .await
+        .with_context(|| format!("cannot open the {} database", scheme(config.database_url())))?;
+    Ok(Arc::new(Instrumented(store)))
+}
+
+fn scheme(url: &str) -> &str {
+    url.split(':').next().unwrap_or_default()
+}
+
+/// The node number for ids: the configured one, or a random one.
+pub fn node_id(config: &Config) -> NodeId {
+    config.node_id.unwrap_or_else(NodeId::random)
+}
+
+/// The router with its state and middleware, ready to serve.
+pub fn build_router(config: &Config, store: Arc<dyn Store>, node: NodeId) -> axum::Router {
+    crate::metrics::install();
+    let state = AppState {
+        store,
+        ids: Arc::new(IdGenerator::new(node)),
+        readiness_timeout: config.readiness_timeout,
+    };
+    middleware::wrap(
+        http::router(state),
+        &middleware::Options {
+            request_timeout: config.request_timeout,
+            cors_origins: config.cors_origins.clone(),
+        },
+    )
+}
+
+/// Runs the server until SIGTERM or SIGINT, then lets in-flight requests finish within the grace
+/// period, closes the pool and returns.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let store = open_store(&config).await?;
+    if config.migrate_on_start {
+        store
+            .migrate()
+            .await
+            .context("cannot migrate the database")?;
+    }
+    let node = node_id(&config);
+    if config.is_embedded() && store.is_empty().await? {
+        let plan = crate::seed::demo_plan(node);
+        let count = crate::seed::seed(store.as_ref(), &plan, |_| {}).await?;
+        tracing::info!(count, "filled the new embedded database with demo twoots");
+    }
+    let address = SocketAddr::new(config.host, config.port);
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let router = build_router(&config, store.clone(), node);
+    tracing::info!(
+        address = %listener.local_addr()?,
+        backend = store.backend(),
+        node = node.get(),
+        startup_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "ready: docs at http://{}/docs",
+        listener.local_addr()?
+    );
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(None::<Instant>);
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(Some(Instant::now()));
+    });
+    let grace = config.shutdown_grace;
+    let mut stopped = stop_rx.clone();
+    let deadline = async move {
+        let _ = stopped.wait_for(Option::is_some).await;
+        tracing::info!(
+            grace_ms = grace.as_millis() as u64,
+            "stopping: finishing in-flight requests"
+        );
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result.context("the server failed")?,
+        () = deadline => tracing::warn!("grace period over: dropping the requests still running"),
+    }
+    store.close().await;
+    let signalled = *stop_rx.borrow();
+    let shutdown_ms = signalled.map_or(0.0, |at| at.elapsed().as_secs_f64() * 1000.0);
+    tracing::info!(shutdown_ms, "stopped");
+    Ok(())
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,189 @@
+//! The `twooter` command line: `serve` (the default), `migrate`, `import`, `seed`, `openapi`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::Config;
+use crate::import::{ImportObserver, Rejection};
+
+/// Exit status of an import that skipped rows.
+pub const EXIT_ROWS_REJECTED: u8 = 2;
+
+/// Twooter: a microblogging API. Settings come from the environment; see the README.
+#[derive(Debug, Parser)]
+#[command(name = "twooter", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("TWOOTER_GIT_SHA"), ")"))]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply the database migrations that have not run yet, then exit.
+    Migrate,
+    /// Import twoots from the prototype's CSV export (message,tag,timestamp) or its JSON array.
+    ///
+    /// Bad rows are reported with their line and skipped; the exit status is 2 when any was.
+    Import {
+        /// The CSV or JSON file.
+        file: PathBuf,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = crate::import::DEFAULT_BATCH)]
+        batch_size: usize,
+    },
+    /// Add synthetic, realistic twoots: the same seed gives the same twoots.
+    Seed {
+        /// How many twoots.
+        #[arg(long)]
+        count: u64,
+        /// The random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// How many years back from now they spread.
+        #[arg(long, default_value_t = 25)]
+        years: u32,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+/// Parses the command line, runs the command and returns the process's exit status.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    // A missing .env file is normal; a malformed one is reported.
+    if let Err(error) = dotenvy::dotenv() {
+        if !error.not_found() {
+            eprintln!("error: cannot read .env: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    crate::telemetry::init(config.log_format, &config.log_filter);
+    match execute(cli.command.unwrap_or(Command::Serve), config).await {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "failed");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => crate::app::serve(config).await.map(|()| ExitCode::SUCCESS),
+        Command::Migrate => {
+            let store = crate::app::open_store(&config).await?;
+            store.migrate().await.context("migration failed")?;
+            eprintln!("{} database is up to date", store.backend());
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { file, batch_size } => import(config, file, batch_size).await,
+        Command::Seed { count, seed, years } => {
+            let store = prepared_store(&config).await?;
+            let plan = crate::seed::SeedPlan {
+                count,
+                seed,
+                years,
+                until: chrono::Utc::now(),
+                node: crate::app::node_id(&config),
+            };
+            let bar = progress_bar(count, "{bar:40} {pos}/{len} twoots ({per_sec}, {eta} left)");
+            let started = Instant::now();
+            let stored = crate::seed::seed(store.as_ref(), &plan, |n| bar.set_position(n)).await?;
+            bar.finish_and_clear();
+            let seconds = started.elapsed().as_secs_f64();
+            eprintln!(
+                "seeded {stored} twoots in {seconds:.1} s ({:.0} per second)",
+                stored as f64 / seconds.max(1e-9)
+            );
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Openapi => {
+            println!("{}", crate::http::openapi().to_pretty_json()?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The configured store, migrated: commands that write need the tables.
+async fn prepared_store(
+    config: &Config,
+) -> anyhow::Result<std::sync::Arc<dyn crate::store::Store>> {
+    let store = crate::app::open_store(config).await?;
+    store.migrate().await.context("migration failed")?;
+    Ok(store)
+}
+
+async fn import(config: Config, file: PathBuf, batch_size: usize) -> anyhow::Result<ExitCode> {
+    let store = prepared_store(&config).await?;
+    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let mut observer = ConsoleObserver {
+        bar: progress_bar(size, "{bar:40} {bytes}/{total_bytes} ({eta} left)"),
+    };
+    let started = Instant::now();
+    let report = crate::import::import_file(
+        store.as_ref(),
+        &file,
+        crate::app::node_id(&config),
+        batch_size,
+        &mut observer,
+    )
+    .await;
+    observer.bar.finish_and_clear();
+    store.close().await;
+    let report = report?;
+    eprintln!(
+        "imported {} twoots, rejected {} rows, in {:.1} s",
+        report.imported,
+        report.rejected,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(if report.rejected > 0 {
+        ExitCode::from(EXIT_ROWS_REJECTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A progress bar on a terminal; nothing at all when stderr is not one.
+fn progress_bar(length: u64, template: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(length);
+    bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+    bar
+}
+
+/// Prints skipped rows above the progress bar.
+struct ConsoleObserver {
+    bar: ProgressBar,
+}
+
+impl ImportObserver for ConsoleObserver {
+    fn rejected(&mut self, rejection: &Rejection) {
+        self.bar
+            .suspend(|| eprintln!("line {}: {}", rejection.line, rejection.reason));
+    }
+
+    fn progress(&mut self, bytes: u64) {
+        self.bar.set_position(bytes);
+    }
+}

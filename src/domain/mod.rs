@@ -1,0 +1,11 @@
+//! The values Twooter is about, each valid by construction: a `Tag`, a `MessageText`, a `MessageId`.
+
+mod id;
+mod message;
+mod tag;
+mod text;
+
+pub use id::{BackfillIds, IdGenerator, InvalidMessageId, MessageId, NodeId, MAX_TIMESTAMP_MS};
+pub use message::{Message, NewMessage};
+pub use tag::{Tag, TAG_PATTERN};
+pub use text::{MessageText, TEXT_PATTERN};

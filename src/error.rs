@@ -1,0 +1,230 @@
+//! The one error type of the HTTP API, rendered as RFC 9457 problem details.
+//!
+//! Handlers and extractors return [`ApiError`]; anything unexpected becomes `Internal`, whose cause
+//! is logged in full (tied to the response by `X-Request-Id`) and never sent to the client.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::store::StoreError;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Problem type of a request whose fields or parameters are invalid.
+pub const VALIDATION_PROBLEM: &str = "https://twooter.dev/problems/validation-error";
+
+/// `Result` with [`ApiError`] as its error.
+pub type ApiResult<T, E = ApiError> = Result<T, E>;
+
+/// Where an invalid value was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Location {
+    Body,
+    Query,
+    Path,
+}
+
+/// One invalid field or parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field's or parameter's name.
+    pub field: String,
+    /// Where it was.
+    #[serde(rename = "in")]
+    pub location: Location,
+    /// What is wrong with it.
+    pub detail: String,
+}
+
+impl FieldError {
+    /// A problem with the body field `field`.
+    pub fn body(field: &str, detail: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            location: Location::Body,
+            detail: detail.into(),
+        }
+    }
+
+    /// A problem with the query parameter `field`.
+    pub fn query(field: &str, detail: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            location: Location::Query,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem details body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": VALIDATION_PROBLEM,
+    "title": "Your request is not valid",
+    "status": 422,
+    "detail": "1 field is invalid",
+    "errors": [{"field": "text", "in": "body", "detail": "must be at most 280 characters"}]
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem; `about:blank` when the status says it all.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request.
+    pub detail: String,
+    /// Each invalid field or parameter, for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(nullable = false)]
+    pub errors: Vec<FieldError>,
+}
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Query or path values that cannot be read as their type (400).
+    #[error("invalid parameters")]
+    BadParameters(Vec<FieldError>),
+    /// Well-formed values outside what is allowed (422).
+    #[error("invalid fields")]
+    Unprocessable(Vec<FieldError>),
+    /// A query with an impossible combination of values (400), e.g. `end < start`.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A body that is not JSON (400).
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    /// A body in a media type other than JSON (415).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// A body over the size limit (413).
+    #[error("payload too large")]
+    PayloadTooLarge { limit: usize },
+    /// No such resource (404).
+    #[error("not found")]
+    NotFound,
+    /// The route exists but not with this method (405).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The request took longer than the configured timeout (503).
+    #[error("request timed out")]
+    Timeout,
+    /// The database is unreachable or saturated (503).
+    #[error("service unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A bug or an unexpected failure (500).
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => Self::Unavailable(Box::new(error)),
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl ApiError {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadParameters(_) | Self::BadRequest(_) | Self::MalformedJson(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Timeout | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The problem details body; for 5xx it says nothing about the cause.
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let plain = |detail: &str| Problem {
+            problem_type: "about:blank".to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.to_owned(),
+            errors: Vec::new(),
+        };
+        match self {
+            Self::BadParameters(errors) | Self::Unprocessable(errors) => Problem {
+                problem_type: VALIDATION_PROBLEM.to_owned(),
+                title: "Your request is not valid".to_owned(),
+                status: status.as_u16(),
+                detail: match errors.len() {
+                    1 => format!("{} {}", errors[0].field, errors[0].detail),
+                    n => format!("{n} fields are invalid"),
+                },
+                errors: errors.clone(),
+            },
+            Self::BadRequest(detail) => plain(detail),
+            Self::MalformedJson(reason) => plain(&format!("The body is not valid JSON: {reason}")),
+            Self::UnsupportedMediaType => {
+                plain("The body must be JSON, sent with Content-Type: application/json")
+            }
+            Self::PayloadTooLarge { limit } => {
+                plain(&format!("The body must be at most {limit} bytes"))
+            }
+            Self::NotFound => plain("There is nothing at this address"),
+            Self::MethodNotAllowed => plain("This address does not accept this method"),
+            Self::Timeout => plain("The request took too long; try again"),
+            Self::Unavailable(_) => plain("The service cannot reach its database; try again"),
+            Self::Internal(_) => plain("Something went wrong on our side"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Internal(cause) => {
+                tracing::error!(error = %ErrorChain(cause.as_ref()), "request failed")
+            }
+            Self::Unavailable(cause) => {
+                tracing::warn!(error = %ErrorChain(cause.as_ref()), "database unavailable")
+            }
+            _ => {}
+        }
+        problem_response(&self.problem())
+    }
+}
+
+/// Renders a problem with its status and media type.
+pub fn problem_response(problem: &Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(problem).expect("a problem always serializes");
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
+        body,
+    )
+        .into_response()
+}
+
+/// Displays an error with all its causes: `outer: inner: root`.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}

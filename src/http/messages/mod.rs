@@ -1,0 +1,5 @@
+//! `/messages`: post a twoot, read the timeline, read one twoot.
+
+pub mod create;
+pub mod get;
+pub mod list;

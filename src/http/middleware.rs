@@ -1,0 +1,131 @@
+//! Middleware around every route: request ids, one log line and metrics per request, the request
+//! timeout, panics answered as problems, compression and CORS.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tracing::Instrument;
+
+use crate::error::ApiError;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Settings of the middleware stack.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub request_timeout: Duration,
+    pub cors_origins: Vec<String>,
+}
+
+/// Wraps `router` in the middleware stack, outermost first: request id, panic catcher, access log
+/// and metrics, compression, CORS, timeout.
+pub fn wrap(router: Router, options: &Options) -> Router {
+    let timeout = options.request_timeout;
+    router
+        .layer(middleware::from_fn_with_state(timeout, enforce_timeout))
+        .layer(cors(&options.cors_origins))
+        .layer(CompressionLayer::new())
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(middleware::from_fn(access_log))
+                .layer(CatchPanicLayer::custom(
+                    |_: Box<dyn std::any::Any + Send>| {
+                        tracing::error!("handler panicked");
+                        ApiError::Internal("handler panicked".into()).into_response()
+                    },
+                )),
+        )
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([axum::http::header::CONTENT_TYPE, REQUEST_ID])
+        .expose_headers([
+            axum::http::header::LOCATION,
+            axum::http::header::LINK,
+            REQUEST_ID,
+        ]);
+    if origins.iter().any(|origin| origin == "*") {
+        layer.allow_origin(Any)
+    } else {
+        let origins = origins
+            .iter()
+            .filter_map(|origin| HeaderValue::from_str(origin).ok())
+            .collect::<Vec<_>>();
+        layer.allow_origin(AllowOrigin::list(origins))
+    }
+}
+
+/// Answers 503 with a problem when the handler runs past the request timeout.
+async fn enforce_timeout(
+    State(timeout): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
+}
+
+/// Runs the request inside a span carrying its id, then writes one log line and the request
+/// metrics, labelled by route template (never the raw path).
+async fn access_log(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |path| path.as_str())
+        .to_owned();
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let remote = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.to_string());
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let response = next.run(request).instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    let route = route_label(&route);
+    crate::metrics::http_request(method.as_str(), route, status, elapsed);
+    span.in_scope(|| {
+        tracing::info!(
+            target: "twooter::access",
+            method = %method,
+            route,
+            status,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            remote = remote.as_deref().unwrap_or("-"),
+            "request"
+        )
+    });
+    response
+}
+
+/// Swagger UI serves many asset paths under one wildcard route; they share one label.
+fn route_label(route: &str) -> &str {
+    if route.starts_with("/docs") {
+        "/docs"
+    } else {
+        route
+    }
+}

@@ -1,0 +1,77 @@
+//! The HTTP API: routes, the OpenAPI document generated from them, and the middleware around them.
+
+pub mod extract;
+pub mod messages;
+pub mod middleware;
+pub mod service;
+pub mod stats;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::domain::IdGenerator;
+use crate::error::{ApiError, FieldError, Location, Problem};
+use crate::store::Store;
+
+/// What every handler shares: no per-instance data that another instance would need.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub ids: Arc<IdGenerator>,
+    /// Longest wait for the database before `/readyz` answers 503.
+    pub readiness_timeout: Duration,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Twooter",
+        description = "Post short messages (twoots) under a tag, read the newest, and count them per year and tag.\n\nErrors are RFC 9457 problem details (`application/problem+json`).",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    tags(
+        (name = "messages", description = "Post and read twoots"),
+        (name = "management", description = "Statistics for the people running Twooter"),
+        (name = "service", description = "What this service is and whether it is up"),
+    ),
+    components(schemas(Problem, FieldError, Location)),
+)]
+struct ApiDoc;
+
+/// The routes, each registered together with its OpenAPI operation so the two cannot drift.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            messages::create::create_message,
+            messages::list::list_messages
+        ))
+        .routes(routes!(messages::get::get_message))
+        .routes(routes!(stats::message_stats))
+        .routes(routes!(service::root))
+        .routes(routes!(service::healthz))
+        .routes(routes!(service::readyz))
+        .routes(routes!(service::metrics))
+}
+
+/// The OpenAPI document served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
+}
+
+/// The whole application: API routes, `/openapi.json`, Swagger UI at `/docs`, and problem-details
+/// answers for unknown routes and methods.
+pub fn router(state: AppState) -> Router {
+    let (routes, openapi) = api().with_state(state).split_for_parts();
+    routes
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+}

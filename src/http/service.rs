@@ -1,0 +1,81 @@
+//! What the service is and whether it is up: `/`, `/healthz`, `/readyz`, `/metrics`.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult, Problem, PROBLEM_JSON};
+use crate::http::AppState;
+use crate::store::StoreError;
+
+/// A short description of the running service.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceInfo {
+    /// Always `twooter`.
+    pub name: &'static str,
+    /// The running version.
+    pub version: &'static str,
+    /// Where the interactive API documentation is.
+    pub docs: &'static str,
+    /// Where the OpenAPI document is.
+    pub openapi: &'static str,
+}
+
+/// The answer of the health probes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `ready`.
+    pub status: &'static str,
+}
+
+/// Describe the service.
+#[utoipa::path(get, path = "/", tag = "service",
+    responses((status = 200, description = "What this service is", body = ServiceInfo)))]
+pub async fn root() -> Json<ServiceInfo> {
+    Json(ServiceInfo {
+        name: "twooter",
+        version: env!("CARGO_PKG_VERSION"),
+        docs: "/docs",
+        openapi: "/openapi.json",
+    })
+}
+
+/// Liveness: the process is up and serving.
+#[utoipa::path(get, path = "/healthz", tag = "service",
+    responses((status = 200, description = "Alive", body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// Readiness: the database answers in time, so this instance can take traffic.
+#[utoipa::path(get, path = "/readyz", tag = "service",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "The database does not answer", body = Problem, content_type = PROBLEM_JSON),
+    ))]
+pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
+    match tokio::time::timeout(state.readiness_timeout, state.store.ping()).await {
+        Ok(Ok(())) => Ok(Json(Health { status: "ready" })),
+        Ok(Err(error)) => Err(ApiError::Unavailable(Box::new(error))),
+        Err(elapsed) => Err(ApiError::Unavailable(Box::new(StoreError::Unavailable(
+            sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, elapsed)),
+        )))),
+    }
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Metrics", body = String, content_type = "text/plain; version=0.0.4")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    crate::metrics::record_pool(state.store.pool_stats());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(),
+    )
+}

@@ -1,0 +1,75 @@
+//! A [`Store`] wrapper that times every call into the database-latency metric, by query name.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+
+use super::{PageQuery, PoolStats, Store, StoreError, YearTagCount};
+use crate::domain::{Message, MessageId, NewMessage};
+
+/// Times each call of the store it wraps.
+pub struct Instrumented(pub Arc<dyn Store>);
+
+async fn timed<T>(
+    query: &'static str,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    let started = Instant::now();
+    let result = call.await;
+    crate::metrics::db_query(query, result.is_ok(), started.elapsed());
+    result
+}
+
+#[async_trait]
+impl Store for Instrumented {
+    fn backend(&self) -> &'static str {
+        self.0.backend()
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        timed("migrate", self.0.migrate()).await
+    }
+
+    async fn insert(&self, message: &NewMessage) -> Result<(), StoreError> {
+        timed("insert_message", self.0.insert(message)).await
+    }
+
+    async fn insert_batch(&self, messages: &[NewMessage]) -> Result<(), StoreError> {
+        timed("insert_batch", self.0.insert_batch(messages)).await
+    }
+
+    async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
+        timed("get_message", self.0.get(id)).await
+    }
+
+    async fn page(&self, query: &PageQuery) -> Result<Vec<Message>, StoreError> {
+        let name = if query.tag.is_some() {
+            "page_by_tag"
+        } else {
+            "page_all"
+        };
+        timed(name, self.0.page(query)).await
+    }
+
+    async fn stats(&self, start: i32, end: i32) -> Result<Vec<YearTagCount>, StoreError> {
+        timed("stats", self.0.stats(start, end)).await
+    }
+
+    async fn is_empty(&self) -> Result<bool, StoreError> {
+        timed("is_empty", self.0.is_empty()).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        timed("ping", self.0.ping()).await
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        self.0.pool_stats()
+    }
+
+    async fn close(&self) {
+        self.0.close().await
+    }
+}

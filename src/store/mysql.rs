@@ -1,0 +1,207 @@
+//! The MySQL / MariaDB store, kept to what Vitess and PlanetScale support: app-made ids, no foreign
+//! keys, no `RETURNING`, every read an index range.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use rand::Rng;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
+use sqlx::{MySql, QueryBuilder, Row};
+
+use super::{
+    count_increments, duplicate_or, id_bounds, PageQuery, PoolConfig, PoolStats, Store, StoreError,
+    YearTagCount,
+};
+use crate::domain::{Message, MessageId, NewMessage};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
+
+/// Rows per multi-row INSERT: well under `max_allowed_packet` for 280-character texts.
+const ROWS_PER_INSERT: usize = 1000;
+
+/// Counter rows per (year, tag); see the migration.
+const COUNT_SLOTS: u8 = 16;
+
+/// Attempts at a transaction that InnoDB aborted to break a deadlock or a lock wait.
+const LOCK_RETRIES: usize = 5;
+
+/// Twoots in a MySQL-compatible database.
+#[derive(Debug, Clone)]
+pub struct MySqlStore {
+    pool: MySqlPool,
+}
+
+impl MySqlStore {
+    /// Connects to the database at `url`, e.g. `mysql://user:pass@host:3306/twooter`.
+    pub async fn connect(url: &str, pool: &PoolConfig) -> Result<Self, StoreError> {
+        let options = MySqlConnectOptions::from_str(url)?.charset("utf8mb4");
+        let pool = MySqlPoolOptions::new()
+            .max_connections(pool.max_connections.max(1))
+            .acquire_timeout(pool.acquire_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    async fn try_insert_batch(&self, messages: &[NewMessage]) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in messages.chunks(ROWS_PER_INSERT) {
+            let mut insert =
+                QueryBuilder::<MySql>::new("INSERT INTO messages (id, tag, text, created_at) ");
+            insert.push_values(chunk, |mut row, message| {
+                row.push_bind(message.id.as_i64())
+                    .push_bind(message.tag.as_str())
+                    .push_bind(message.text.as_str())
+                    .push_bind(message.timestamp.naive_utc());
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        let slot = rand::thread_rng().gen_range(0..COUNT_SLOTS);
+        for chunk in count_increments(messages).chunks(ROWS_PER_INSERT) {
+            let mut upsert =
+                QueryBuilder::<MySql>::new("INSERT INTO message_counts (year, tag, slot, count) ");
+            upsert.push_values(chunk, |mut row, ((year, tag), count)| {
+                row.push_bind(*year)
+                    .push_bind(*tag)
+                    .push_bind(slot)
+                    .push_bind(*count);
+            });
+            // VALUES() is deprecated in MySQL 8 but is the one spelling MariaDB and Vitess share.
+            upsert.push(" ON DUPLICATE KEY UPDATE count = count + VALUES(count)");
+            upsert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }
+}
+
+/// Whether InnoDB rolled the transaction back to break a deadlock (1213) or after a lock wait
+/// timeout (1205), in which case running it again is the documented remedy.
+fn is_lock_conflict(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|db| db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
+        .is_some_and(|db| matches!(db.number(), 1205 | 1213))
+}
+
+fn message_from_row(row: &MySqlRow) -> Result<Message, sqlx::Error> {
+    let created_at: chrono::NaiveDateTime = row.try_get("created_at")?;
+    Ok(Message {
+        id: MessageId::from_i64(row.try_get("id")?),
+        tag: row.try_get("tag")?,
+        text: row.try_get("text")?,
+        timestamp: created_at.and_utc(),
+    })
+}
+
+#[async_trait]
+impl Store for MySqlStore {
+    fn backend(&self) -> &'static str {
+        "mysql"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert(&self, message: &NewMessage) -> Result<(), StoreError> {
+        self.insert_batch(std::slice::from_ref(message)).await
+    }
+
+    async fn insert_batch(&self, messages: &[NewMessage]) -> Result<(), StoreError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let mut attempt = 1;
+        loop {
+            match self.try_insert_batch(messages).await {
+                Ok(()) => return Ok(()),
+                Err(error) if attempt < LOCK_RETRIES && is_lock_conflict(&error) => attempt += 1,
+                Err(error) => return Err(duplicate_or(error, messages)),
+            }
+        }
+    }
+
+    async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
+        let row = sqlx::query("SELECT id, tag, text, created_at FROM messages WHERE id = ?")
+            .bind(id.as_i64())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(message_from_row).transpose()?)
+    }
+
+    async fn page(&self, query: &PageQuery) -> Result<Vec<Message>, StoreError> {
+        let (after, before) = id_bounds(query);
+        // Reading up from `after` finds the twoots just newer than it; the page is then reversed.
+        let ascending = query.after.is_some();
+        let sql = match (&query.tag, ascending) {
+            (Some(_), false) => "SELECT id, tag, text, created_at FROM messages WHERE tag = ? AND id > ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (Some(_), true) => "SELECT id, tag, text, created_at FROM messages WHERE tag = ? AND id > ? AND id < ? ORDER BY id ASC LIMIT ?",
+            (None, false) => "SELECT id, tag, text, created_at FROM messages WHERE id > ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (None, true) => "SELECT id, tag, text, created_at FROM messages WHERE id > ? AND id < ? ORDER BY id ASC LIMIT ?",
+        };
+        let mut statement = sqlx::query(sql);
+        if let Some(tag) = &query.tag {
+            statement = statement.bind(tag.as_str());
+        }
+        let rows = statement
+            .bind(after)
+            .bind(before)
+            .bind(i64::from(query.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut messages = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if ascending {
+            messages.reverse();
+        }
+        Ok(messages)
+    }
+
+    async fn stats(&self, start: i32, end: i32) -> Result<Vec<YearTagCount>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT year, tag, CAST(SUM(count) AS SIGNED) AS count FROM message_counts \
+             WHERE year BETWEEN ? AND ? GROUP BY year, tag HAVING SUM(count) > 0 ORDER BY year, tag",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(YearTagCount {
+                    year: i32::from(row.try_get::<i16, _>("year")?),
+                    tag: row.try_get("tag")?,
+                    count: row.try_get("count")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    async fn is_empty(&self) -> Result<bool, StoreError> {
+        let any: Option<i64> = sqlx::query_scalar("SELECT id FROM messages LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(any.is_none())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

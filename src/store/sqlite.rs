@@ -1,0 +1,208 @@
+//! The embedded SQLite store: one writer connection (SQLite has one writer at a time, so queueing
+//! in the pool beats spinning on `SQLITE_BUSY`) and a pool of readers over WAL.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{
+    count_increments, duplicate_or, id_bounds, PageQuery, PoolConfig, PoolStats, Store, StoreError,
+    YearTagCount,
+};
+use crate::domain::{Message, MessageId, NewMessage};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Rows per multi-row INSERT: 4 parameters each stays far below SQLite's 32766 limit.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Twoots in a SQLite database file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url`, e.g. `sqlite:twooter.db`.
+    pub async fn connect(url: &str, pool: &PoolConfig) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL keeps every acknowledged post across a power cut, not just across a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(pool.acquire_timeout);
+        let in_memory = options
+            .get_filename()
+            .to_string_lossy()
+            .contains(":memory:")
+            || url.contains("mode=memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(pool.acquire_timeout)
+            .connect_with(options.clone())
+            .await?;
+        // Each in-memory connection would see its own empty database, so it gets only the writer.
+        let readers = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(pool.max_connections.max(1))
+                .acquire_timeout(pool.acquire_timeout)
+                .connect_with(options.read_only(true))
+                .await?
+        };
+        Ok(Self { writer, readers })
+    }
+}
+
+fn message_from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
+    let created_ms: i64 = row.try_get("created_at")?;
+    Ok(Message {
+        id: MessageId::from_i64(row.try_get("id")?),
+        tag: row.try_get("tag")?,
+        text: row.try_get("text")?,
+        timestamp: Utc
+            .timestamp_millis_opt(created_ms)
+            .single()
+            .ok_or_else(|| sqlx::Error::Decode(format!("bad created_at {created_ms}").into()))?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn insert(&self, message: &NewMessage) -> Result<(), StoreError> {
+        self.insert_batch(std::slice::from_ref(message)).await
+    }
+
+    async fn insert_batch(&self, messages: &[NewMessage]) -> Result<(), StoreError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.writer.begin().await?;
+        for chunk in messages.chunks(ROWS_PER_INSERT) {
+            let mut insert =
+                QueryBuilder::<Sqlite>::new("INSERT INTO messages (id, tag, text, created_at) ");
+            insert.push_values(chunk, |mut row, message| {
+                row.push_bind(message.id.as_i64())
+                    .push_bind(message.tag.as_str())
+                    .push_bind(message.text.as_str())
+                    .push_bind(message.timestamp.timestamp_millis());
+            });
+            insert
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| duplicate_or(e, chunk))?;
+        }
+        for chunk in count_increments(messages).chunks(ROWS_PER_INSERT) {
+            let mut upsert =
+                QueryBuilder::<Sqlite>::new("INSERT INTO message_counts (year, tag, count) ");
+            upsert.push_values(chunk, |mut row, ((year, tag), count)| {
+                row.push_bind(*year).push_bind(*tag).push_bind(*count);
+            });
+            upsert.push(" ON CONFLICT (year, tag) DO UPDATE SET count = count + excluded.count");
+            upsert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
+        let row = sqlx::query("SELECT id, tag, text, created_at FROM messages WHERE id = ?")
+            .bind(id.as_i64())
+            .fetch_optional(&self.readers)
+            .await?;
+        Ok(row.as_ref().map(message_from_row).transpose()?)
+    }
+
+    async fn page(&self, query: &PageQuery) -> Result<Vec<Message>, StoreError> {
+        let (after, before) = id_bounds(query);
+        // Reading up from `after` finds the twoots just newer than it; the page is then reversed.
+        let ascending = query.after.is_some();
+        let sql = match (&query.tag, ascending) {
+            (Some(_), false) => "SELECT id, tag, text, created_at FROM messages WHERE tag = ? AND id > ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (Some(_), true) => "SELECT id, tag, text, created_at FROM messages WHERE tag = ? AND id > ? AND id < ? ORDER BY id ASC LIMIT ?",
+            (None, false) => "SELECT id, tag, text, created_at FROM messages WHERE id > ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (None, true) => "SELECT id, tag, text, created_at FROM messages WHERE id > ? AND id < ? ORDER BY id ASC LIMIT ?",
+        };
+        let mut statement = sqlx::query(sql);
+        if let Some(tag) = &query.tag {
+            statement = statement.bind(tag.as_str());
+        }
+        let rows = statement
+            .bind(after)
+            .bind(before)
+            .bind(i64::from(query.limit))
+            .fetch_all(&self.readers)
+            .await?;
+        let mut messages = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if ascending {
+            messages.reverse();
+        }
+        Ok(messages)
+    }
+
+    async fn stats(&self, start: i32, end: i32) -> Result<Vec<YearTagCount>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT year, tag, count FROM message_counts \
+             WHERE year BETWEEN ? AND ? AND count > 0 ORDER BY year, tag",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(YearTagCount {
+                    year: row.try_get("year")?,
+                    tag: row.try_get("tag")?,
+                    count: row.try_get("count")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    async fn is_empty(&self) -> Result<bool, StoreError> {
+        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM messages)")
+            .fetch_one(&self.readers)
+            .await?;
+        Ok(!any)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.readers).await?;
+        Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let size = self.readers.size() + self.writer.size();
+        let idle = (self.readers.num_idle() + self.writer.num_idle()) as u32;
+        let max = self.readers.options().get_max_connections() + 1;
+        PoolStats { size, idle, max }
+    }
+
+    async fn close(&self) {
+        self.readers.close().await;
+        self.writer.close().await;
+    }
+}
