@@ -1,0 +1,304 @@
+//! The real `twooter` binary as a process: start-up, configuration errors, the commands, and a
+//! graceful shutdown with requests in flight.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_twooter");
+
+/// A `twooter` command in `dir` with a clean environment: nothing from the developer's shell or
+/// a `.env` file leaks in.
+fn twooter(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LOG_FORMAT", "json")
+        .stdin(Stdio::null());
+    command
+}
+
+/// A running server and the address it listens on.
+struct Server {
+    child: Child,
+    address: SocketAddr,
+    startup: Duration,
+}
+
+impl Server {
+    fn start(mut command: Command) -> Self {
+        let started = Instant::now();
+        let mut child = command
+            .env("PORT", "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut lines = stdout.lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| {
+                    panic!(
+                        "the server exited before it was ready: {:?}",
+                        child.try_wait()
+                    )
+                })
+                .unwrap();
+            let entry: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|_| panic!("not a JSON log line: {line}"));
+            if entry["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("ready"))
+            {
+                break entry["address"].as_str().unwrap().parse().unwrap();
+            }
+        };
+        let startup = started.elapsed();
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            address,
+            startup,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    fn terminate(&mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn get_json(url: &str) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn with_no_database_configured_it_serves_demo_data_from_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(twooter(dir.path()));
+    assert!(server.startup < Duration::from_secs(10));
+    let twoots = get_json(&server.url("/messages")).await;
+    assert_eq!(twoots.as_array().unwrap().len(), 100);
+    let stats = get_json(&server.url("/management/message-stats")).await;
+    assert!(
+        stats.as_object().unwrap().len() >= 5,
+        "demo data spans years: {stats}"
+    );
+    assert!(dir.path().join("twooter.db").exists());
+    server.terminate();
+    assert!(server.wait(Duration::from_secs(10)).success());
+
+    // A second start finds the data and does not seed again; a migrated start is fast.
+    let server = Server::start(twooter(dir.path()));
+    let total: i64 = get_json(&server.url("/management/message-stats"))
+        .await
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|tags| {
+            tags.as_object()
+                .unwrap()
+                .values()
+                .map(|n| n.as_i64().unwrap())
+        })
+        .sum();
+    assert_eq!(total, 400);
+}
+
+#[tokio::test]
+async fn a_configured_database_is_never_seeded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = twooter(dir.path());
+    command.env("DATABASE_URL", "sqlite:configured.db");
+    let server = Server::start(command);
+    assert_eq!(
+        get_json(&server.url("/messages")).await,
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn invalid_configuration_stops_start_up_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (variable, value) in [
+        ("PORT", "http"),
+        ("DATABASE_URL", "postgres://x"),
+        ("REQUEST_TIMEOUT", "fast"),
+    ] {
+        let output = twooter(dir.path()).env(variable, value).output().unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("error: invalid {variable}=")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn import_exits_2_when_rows_were_rejected_and_0_when_none() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("good.csv"),
+        "message,tag,timestamp\nhello,coffee,2023-01-01T00:00:00Z\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("mixed.csv"),
+        "message,tag,timestamp\nhello,coffee,2023-01-01T00:00:00Z\nbad,a b,2023-01-01T00:00:00Z\n",
+    )
+    .unwrap();
+    let run = |file: &str| {
+        twooter(dir.path())
+            .env("DATABASE_URL", "sqlite:imported.db")
+            .args(["import", file])
+            .output()
+            .unwrap()
+    };
+    let good = run("good.csv");
+    assert_eq!(
+        good.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert!(String::from_utf8_lossy(&good.stderr).contains("imported 1 twoots, rejected 0 rows"));
+    let mixed = run("mixed.csv");
+    assert_eq!(mixed.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&mixed.stderr);
+    assert!(stderr.contains("line 3: tag: may contain only"), "{stderr}");
+    assert!(
+        stderr.contains("imported 1 twoots, rejected 1 rows"),
+        "{stderr}"
+    );
+    let missing = run("missing.csv");
+    assert_eq!(missing.status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn seed_is_deterministic_and_migrate_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut stats = Vec::new();
+    for db in ["a.db", "b.db"] {
+        let url = format!("sqlite:{db}");
+        for _ in 0..2 {
+            let migrate = twooter(dir.path())
+                .env("DATABASE_URL", &url)
+                .arg("migrate")
+                .output()
+                .unwrap();
+            assert!(
+                migrate.status.success(),
+                "{}",
+                String::from_utf8_lossy(&migrate.stderr)
+            );
+        }
+        let seed = twooter(dir.path())
+            .env("DATABASE_URL", &url)
+            .args(["seed", "--count", "3000", "--seed", "42", "--years", "5"])
+            .output()
+            .unwrap();
+        assert!(
+            seed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&seed.stderr)
+        );
+        let mut command = twooter(dir.path());
+        command.env("DATABASE_URL", &url);
+        let server = Server::start(command);
+        let texts: Vec<Value> = get_json(&server.url("/messages?limit=1000&tag=coffee"))
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].clone())
+            .collect();
+        stats.push(texts);
+    }
+    assert!(!stats[0].is_empty());
+    assert_eq!(stats[0], stats[1]);
+}
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = twooter(dir.path());
+    command
+        .env("DATABASE_URL", "sqlite:drain.db")
+        .env("SHUTDOWN_GRACE_PERIOD", "10s");
+    let mut server = Server::start(command);
+
+    // Requests whose bodies are still arriving are in flight when the signal comes.
+    let body = r#"{"text": "sent slowly", "tag": "drain"}"#;
+    let mut streams: Vec<TcpStream> = (0..5)
+        .map(|_| {
+            let mut stream = TcpStream::connect(server.address).unwrap();
+            write!(
+                stream,
+                "POST /messages HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
+                body.len(),
+                &body[..10]
+            )
+            .unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    server.terminate();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "exited with requests in flight"
+    );
+    // New connections are refused once it stops accepting.
+    assert!(TcpStream::connect_timeout(&server.address, Duration::from_secs(1)).is_err());
+
+    for stream in &mut streams {
+        stream.write_all(&body.as_bytes()[10..]).unwrap();
+        let mut response = String::new();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let _ = stream.read_to_string(&mut response);
+        assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    }
+    let status = server.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+}

@@ -1,0 +1,373 @@
+//! The Store conformance suite: the same tests, unchanged, on every backend, each on a fresh
+//! database.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use twooter::domain::{BackfillIds, MessageId, MessageText, NewMessage, NodeId, Tag};
+use twooter::store::{PageQuery, Store, StoreError, YearTagCount};
+
+use crate::helpers::{Backend, TestDb};
+
+pub fn at(year: i32, day: u32, ms: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(year, 1, day, 12, 0, 0).unwrap()
+        + chrono::Duration::milliseconds(ms.into())
+}
+
+pub fn twoot(ids: &mut BackfillIds, text: &str, tag: &str, when: DateTime<Utc>) -> NewMessage {
+    NewMessage {
+        id: ids.id_at(when).unwrap(),
+        text: MessageText::parse(text).unwrap(),
+        tag: Tag::parse(tag).unwrap(),
+        timestamp: when,
+    }
+}
+
+fn ids() -> BackfillIds {
+    BackfillIds::starting_at(NodeId::new(3).unwrap(), 0)
+}
+
+fn page(
+    tag: Option<&str>,
+    before: Option<MessageId>,
+    after: Option<MessageId>,
+    limit: u32,
+) -> PageQuery {
+    PageQuery {
+        tag: tag.map(|t| Tag::parse(t).unwrap()),
+        before,
+        after,
+        limit,
+    }
+}
+
+/// Counts per (year, tag) recounted from the messages themselves, by reading every page.
+pub async fn recount(store: &dyn Store) -> Vec<YearTagCount> {
+    let mut counts: BTreeMap<(i32, String), i64> = BTreeMap::new();
+    let mut before = None;
+    loop {
+        let messages = store.page(&page(None, before, None, 1000)).await.unwrap();
+        let Some(last) = messages.last() else { break };
+        before = Some(last.id);
+        for message in &messages {
+            *counts
+                .entry((message.timestamp.year(), message.tag.clone()))
+                .or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .map(|((year, tag), count)| YearTagCount { year, tag, count })
+        .collect()
+}
+
+async fn round_trips_a_twoot(store: Arc<dyn Store>) {
+    let mut ids = ids();
+    let text = format!("{} ünïcödé", "😀".repeat(272));
+    let message = twoot(&mut ids, &text, "Coffee", at(2023, 2, 345));
+    store.insert(&message).await.unwrap();
+    let read = store.get(message.id).await.unwrap().expect("stored");
+    assert_eq!(read, message.to_message());
+    assert_eq!(read.tag, "coffee");
+    assert_eq!(read.text.chars().count(), 280);
+    assert!(store.get(MessageId::from_i64(42)).await.unwrap().is_none());
+    assert!(!store.is_empty().await.unwrap());
+}
+
+async fn starts_empty_and_migrates_twice(store: Arc<dyn Store>) {
+    assert!(store.is_empty().await.unwrap());
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+    assert!(store.stats(0, 3000).await.unwrap().is_empty());
+    assert!(store
+        .page(&page(None, None, None, 10))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn pages_newest_first_by_tag(store: Arc<dyn Store>) {
+    let mut ids = ids();
+    let mut all = Vec::new();
+    for i in 0..60u32 {
+        let tag = ["coffee", "hiking", "jazz"][i as usize % 3];
+        // Inserted out of time order: pages must follow ids, not insertion order.
+        let day = 1 + (i * 7) % 28;
+        all.push(twoot(
+            &mut ids,
+            &format!("twoot {i}"),
+            tag,
+            at(2020 + (i % 4) as i32, day, i),
+        ));
+    }
+    for chunk in all.chunks(7) {
+        store.insert_batch(chunk).await.unwrap();
+    }
+    all.sort_by_key(|m| std::cmp::Reverse(m.id));
+
+    let newest = store.page(&page(None, None, None, 10)).await.unwrap();
+    let expected: Vec<_> = all.iter().take(10).map(NewMessage::to_message).collect();
+    assert_eq!(newest, expected);
+
+    let hiking = store
+        .page(&page(Some("HIKING"), None, None, 100))
+        .await
+        .unwrap();
+    assert_eq!(hiking.len(), 20);
+    assert!(hiking.iter().all(|m| m.tag == "hiking"));
+    assert!(hiking.windows(2).all(|w| w[0].id > w[1].id));
+    assert!(store
+        .page(&page(Some("nothing"), None, None, 100))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn cursors_walk_every_twoot_once(store: Arc<dyn Store>) {
+    let mut ids = ids();
+    let all: Vec<_> = (0..45u32)
+        .map(|i| {
+            twoot(
+                &mut ids,
+                &format!("twoot {i}"),
+                "jazz",
+                at(2021, 1 + i % 28, i),
+            )
+        })
+        .collect();
+    store.insert_batch(&all).await.unwrap();
+    let mut newest_first: Vec<_> = all.iter().map(|m| m.id).collect();
+    newest_first.sort_by(|a, b| b.cmp(a));
+
+    // Older and older with `before`.
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let messages = store
+            .page(&page(Some("jazz"), before, None, 10))
+            .await
+            .unwrap();
+        let Some(last) = messages.last() else { break };
+        before = Some(last.id);
+        seen.extend(messages.iter().map(|m| m.id));
+    }
+    assert_eq!(seen, newest_first);
+
+    // Newer and newer with `after`: each page holds the twoots just newer than the cursor.
+    let oldest = *newest_first.last().unwrap();
+    let page_after = store
+        .page(&page(Some("jazz"), None, Some(oldest), 10))
+        .await
+        .unwrap();
+    let expected: Vec<_> = newest_first[34..44].to_vec();
+    assert_eq!(
+        page_after.iter().map(|m| m.id).collect::<Vec<_>>(),
+        expected
+    );
+
+    // Both bounds: strictly between them.
+    let between = store
+        .page(&page(
+            None,
+            Some(newest_first[5]),
+            Some(newest_first[9]),
+            100,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        between.iter().map(|m| m.id).collect::<Vec<_>>(),
+        newest_first[6..9].to_vec()
+    );
+}
+
+async fn a_taken_id_is_reported_and_counts_nothing(store: Arc<dyn Store>) {
+    let mut ids = ids();
+    let first = twoot(&mut ids, "first", "coffee", at(2022, 1, 0));
+    store.insert(&first).await.unwrap();
+    let mut clash = twoot(&mut ids, "second", "hiking", at(2022, 1, 0));
+    clash.id = first.id;
+    assert!(matches!(
+        store.insert(&clash).await,
+        Err(StoreError::DuplicateId(_))
+    ));
+
+    // A batch holding one taken id stores nothing at all.
+    let mut batch: Vec<_> = (0..5)
+        .map(|i| twoot(&mut ids, "batch", "jazz", at(2022, 2, i)))
+        .collect();
+    batch[3].id = first.id;
+    assert!(matches!(
+        store.insert_batch(&batch).await,
+        Err(StoreError::DuplicateId(_))
+    ));
+    assert!(store.get(batch[0].id).await.unwrap().is_none());
+    assert_eq!(
+        store.stats(0, 3000).await.unwrap(),
+        vec![YearTagCount {
+            year: 2022,
+            tag: "coffee".into(),
+            count: 1
+        }]
+    );
+}
+
+async fn stats_count_per_year_and_tag_within_the_range(store: Arc<dyn Store>) {
+    let mut ids = ids();
+    let mut batch = Vec::new();
+    for (year, tag, n) in [
+        (2019, "coffee", 3),
+        (2019, "hiking", 1),
+        (2020, "coffee", 2),
+        (2024, "jazz", 4),
+    ] {
+        for i in 0..n {
+            batch.push(twoot(&mut ids, "x", tag, at(year, 3, i)));
+        }
+    }
+    store.insert_batch(&batch).await.unwrap();
+    // Boundaries: the first and last millisecond of a year belong to it (UTC).
+    store
+        .insert(&twoot(
+            &mut ids,
+            "y",
+            "coffee",
+            Utc.with_ymd_and_hms(2020, 12, 31, 23, 59, 59).unwrap(),
+        ))
+        .await
+        .unwrap();
+    store
+        .insert(&twoot(
+            &mut ids,
+            "z",
+            "coffee",
+            Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0).unwrap(),
+        ))
+        .await
+        .unwrap();
+    let count = |year, tag: &str, count| YearTagCount {
+        year,
+        tag: tag.into(),
+        count,
+    };
+    assert_eq!(
+        store.stats(0, 3000).await.unwrap(),
+        vec![
+            count(2019, "coffee", 3),
+            count(2019, "hiking", 1),
+            count(2020, "coffee", 3),
+            count(2021, "coffee", 1),
+            count(2024, "jazz", 4),
+        ]
+    );
+    assert_eq!(
+        store.stats(2020, 2021).await.unwrap(),
+        vec![count(2020, "coffee", 3), count(2021, "coffee", 1)]
+    );
+    assert!(store.stats(2025, 3000).await.unwrap().is_empty());
+    assert_eq!(
+        store.stats(0, 3000).await.unwrap(),
+        recount(store.as_ref()).await
+    );
+}
+
+async fn counts_match_a_recount_after_concurrent_writes(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..16u32)
+        .map(|worker| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut ids =
+                    BackfillIds::starting_at(NodeId::new(100 + worker as u16).unwrap(), 0);
+                for i in 0..25u32 {
+                    let tag = ["coffee", "hiking", "jazz", "rust"][(i % 4) as usize];
+                    let message = twoot(
+                        &mut ids,
+                        "busy",
+                        tag,
+                        at(2018 + (i % 5) as i32, 1 + worker, i),
+                    );
+                    if i % 5 == 0 {
+                        store.insert_batch(std::slice::from_ref(&message)).await.unwrap();
+                    } else {
+                        store.insert(&message).await.unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let stats = store.stats(0, 3000).await.unwrap();
+    assert_eq!(stats.iter().map(|c| c.count).sum::<i64>(), 400);
+    assert_eq!(stats, recount(store.as_ref()).await);
+}
+
+async fn counts_match_a_recount_after_a_bulk_load(store: Arc<dyn Store>) {
+    let mut ids = ids();
+    let all: Vec<_> = (0..3000u32)
+        .map(|i| {
+            twoot(
+                &mut ids,
+                "bulk",
+                ["a", "b", "c", "d", "e"][(i % 5) as usize],
+                at(2001 + (i % 25) as i32, 1 + i % 28, i),
+            )
+        })
+        .collect();
+    for chunk in all.chunks(1200) {
+        store.insert_batch(chunk).await.unwrap();
+    }
+    let stats = store.stats(0, 3000).await.unwrap();
+    assert_eq!(stats.iter().map(|c| c.count).sum::<i64>(), 3000);
+    assert_eq!(stats, recount(store.as_ref()).await);
+    let unique: HashSet<_> = all.iter().map(|m| m.id).collect();
+    assert_eq!(unique.len(), 3000);
+}
+
+async fn reports_pool_usage(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+    let stats = store.pool_stats();
+    assert!(stats.size >= 1 && stats.size <= stats.max, "{stats:?}");
+    store.close().await;
+    assert!(store.ping().await.is_err());
+}
+
+/// Runs each named test on every backend, each with its own fresh database.
+macro_rules! conformance {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+                    super::$test(db.store.clone()).await;
+                }
+            )*
+            use super::*;
+        }
+        mod mysql {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let Some(db) = TestDb::new(Backend::MySql).await else { return };
+                    super::$test(db.store.clone()).await;
+                }
+            )*
+            use super::*;
+        }
+    };
+}
+
+conformance!(
+    round_trips_a_twoot,
+    starts_empty_and_migrates_twice,
+    pages_newest_first_by_tag,
+    cursors_walk_every_twoot_once,
+    a_taken_id_is_reported_and_counts_nothing,
+    stats_count_per_year_and_tag_within_the_range,
+    counts_match_a_recount_after_concurrent_writes,
+    counts_match_a_recount_after_a_bulk_load,
+    reports_pool_usage,
+);

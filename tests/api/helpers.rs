@@ -1,0 +1,225 @@
+//! Fresh databases per test, the router under test, and small request helpers.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use twooter::config::Config;
+use twooter::domain::NodeId;
+use twooter::store::{self, PoolConfig, Store};
+
+/// Where the MariaDB/MySQL tests connect; each test makes its own database there.
+pub fn mysql_server_url() -> String {
+    std::env::var("TWOOTER_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+}
+
+/// A database that exists for one test and is dropped after it, even if the test fails.
+pub struct TestDb {
+    pub store: Arc<dyn Store>,
+    cleanup: Cleanup,
+    _dir: Option<tempfile::TempDir>,
+}
+
+enum Cleanup {
+    None,
+    MySql { server: String, name: String },
+}
+
+/// Which backend a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    MySql,
+}
+
+impl TestDb {
+    /// A fresh, migrated database on `backend`, or `None` when MariaDB is not reachable outside
+    /// CI (the test then passes vacuously and says so; in CI it fails instead).
+    pub async fn new(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => Some(Self::sqlite().await),
+            Backend::MySql => Self::mysql().await,
+        }
+    }
+
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("twooter.db").display());
+        let store = store::connect(&url, &PoolConfig::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        Self {
+            store,
+            cleanup: Cleanup::None,
+            _dir: Some(dir),
+        }
+    }
+
+    pub async fn mysql() -> Option<Self> {
+        let server = mysql_server_url();
+        let admin = match sqlx::MySqlPool::connect(&server).await {
+            Ok(pool) => pool,
+            Err(error) if std::env::var("CI").as_deref() != Ok("true") => {
+                eprintln!("SKIPPED: MariaDB test, cannot reach {server}: {error}");
+                return None;
+            }
+            Err(error) => panic!("MariaDB at {server} is required in CI: {error}"),
+        };
+        let name = format!("twooter_test_{:016x}", rand::random::<u64>());
+        sqlx::query(&format!("CREATE DATABASE `{name}`"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let url = format!("{server}/{name}");
+        let store = store::connect(&url, &PoolConfig::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        Some(Self {
+            store,
+            cleanup: Cleanup::MySql { server, name },
+            _dir: None,
+        })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Cleanup::MySql { server, name } = &self.cleanup {
+            let (server, name) = (server.clone(), name.clone());
+            // Drop runs outside async context, possibly while unwinding: use a runtime of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    if let Ok(pool) = sqlx::MySqlPool::connect(&server).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
+                            .execute(&pool)
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Settings for a router under test: the defaults, as a laptop would run them.
+pub fn test_config() -> Config {
+    Config::from_lookup(|_| None).unwrap()
+}
+
+/// The full application router over `store`, with its middleware.
+pub fn app(store: Arc<dyn Store>) -> axum::Router {
+    twooter::app::build_router(&test_config(), store, NodeId::new(1).unwrap())
+}
+
+/// A response read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with this status, and returns it.
+    pub fn problem(&self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
+        let problem = self.json();
+        assert_eq!(problem["status"], status);
+        assert!(problem["type"].is_string());
+        assert!(problem["title"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(problem["detail"].as_str().is_some_and(|t| !t.is_empty()));
+        problem
+    }
+
+    /// Asserts a validation problem naming exactly these fields.
+    pub fn invalid(&self, status: u16, fields: &[&str]) -> Value {
+        let problem = self.problem(status);
+        assert_eq!(
+            problem["type"],
+            "https://twooter.dev/problems/validation-error"
+        );
+        let named: Vec<&str> = problem["errors"]
+            .as_array()
+            .expect("an errors list")
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(named, fields, "{problem}");
+        problem
+    }
+}
+
+/// Sends `request` to `app` and reads the whole response.
+pub async fn send(app: &axum::Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub async fn get(app: &axum::Router, uri: &str) -> Reply {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+pub async fn post_json(app: &axum::Router, uri: &str, body: impl Into<Body>) -> Reply {
+    send(
+        app,
+        Request::post(uri)
+            .header("content-type", "application/json")
+            .body(body.into())
+            .unwrap(),
+    )
+    .await
+}
+
+/// Posts a twoot that must be accepted, returning it.
+pub async fn post_twoot(app: &axum::Router, text: &str, tag: &str) -> Value {
+    let reply = post_json(
+        app,
+        "/messages",
+        serde_json::json!({"text": text, "tag": tag}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    reply.json()
+}
