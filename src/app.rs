@@ -13,12 +13,11 @@ use crate::domain::{IdGenerator, NodeId};
 use crate::http::{self, middleware, AppState};
 use crate::store::{self, Instrumented, Store};
 
-/// Opens the configured store, wrapped to time every query.
+/// Opens the configured store.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let store = store::connect(config.database_url(), &config.pool)
+    store::connect(config.database_url(), &config.pool)
         .await
-        .with_context(|| format!("cannot open the {} database", scheme(config.database_url())))?;
-    Ok(Arc::new(Instrumented(store)))
+        .with_context(|| format!("cannot open the {} database", scheme(config.database_url())))
 }
 
 fn scheme(url: &str) -> &str {
@@ -30,11 +29,11 @@ pub fn node_id(config: &Config) -> NodeId {
     config.node_id.unwrap_or_else(NodeId::random)
 }
 
-/// The router with its state and middleware, ready to serve.
+/// The router with its state and middleware, ready to serve; every query it makes is timed.
 pub fn build_router(config: &Config, store: Arc<dyn Store>, node: NodeId) -> axum::Router {
     crate::metrics::install();
     let state = AppState {
-        store,
+        store: Arc::new(Instrumented(store)),
         ids: Arc::new(IdGenerator::new(node)),
         readiness_timeout: config.readiness_timeout,
     };

@@ -6,14 +6,20 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::sync::{Arc, Mutex};
+
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_twooter");
+/// The binary under test: `TWOOTER_BIN` (scripts/check points it at the release build), else the
+/// one cargo built for these tests.
+fn binary() -> String {
+    std::env::var("TWOOTER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_twooter").to_owned())
+}
 
 /// A `twooter` command in `dir` with a clean environment: nothing from the developer's shell or
 /// a `.env` file leaks in.
-fn twooter(dir: &std::path::Path) -> Command {
-    let mut command = Command::new(BIN);
+pub fn twooter(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(binary());
     command
         .current_dir(dir)
         .env_clear()
@@ -24,14 +30,16 @@ fn twooter(dir: &std::path::Path) -> Command {
 }
 
 /// A running server and the address it listens on.
-struct Server {
-    child: Child,
-    address: SocketAddr,
+pub struct Server {
+    pub child: Child,
+    pub address: SocketAddr,
     startup: Duration,
+    /// Every line the server has written to stdout so far.
+    pub log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
-    fn start(mut command: Command) -> Self {
+    pub fn start(mut command: Command) -> Self {
         let started = Instant::now();
         let mut child = command
             .env("PORT", "0")
@@ -62,15 +70,22 @@ impl Server {
         };
         let startup = started.elapsed();
         // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
         Self {
             child,
             address,
             startup,
+            log,
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
 
@@ -301,4 +316,44 @@ fn sigterm_lets_in_flight_requests_finish_and_exits_0() {
     }
     let status = server.wait(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn each_request_is_one_json_log_line_with_its_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(twooter(dir.path()));
+    let twoots = get_json(&server.url("/messages?limit=1")).await;
+    let id = twoots[0]["id"].as_str().unwrap().to_owned();
+    let reply = reqwest::Client::new()
+        .get(server.url(&format!("/messages/{id}")))
+        .header("x-request-id", "trace-me-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.headers()["x-request-id"], "trace-me-123");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let line = loop {
+        let found = server
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|entry| entry["span"]["request_id"] == "trace-me-123");
+        if let Some(line) = found {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "no log line for the request");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["method"], "GET");
+    assert_eq!(
+        line["route"], "/messages/{id}",
+        "the route template, never the raw path"
+    );
+    assert_eq!(line["status"], 200);
+    assert!(line["latency_ms"].as_f64().unwrap() >= 0.0);
+    assert!(line["remote"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
 }

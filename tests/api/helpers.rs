@@ -17,8 +17,18 @@ pub fn mysql_server_url() -> String {
     std::env::var("TWOOTER_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
 }
 
+/// The MariaDB server's socket address, from [`mysql_server_url`].
+pub fn mysql_address() -> std::net::SocketAddr {
+    let url = url::Url::parse(&mysql_server_url()).unwrap();
+    let host = url.host_str().unwrap();
+    let port = url.port().unwrap_or(3306);
+    format!("{host}:{port}").parse().unwrap()
+}
+
 /// A database that exists for one test and is dropped after it, even if the test fails.
 pub struct TestDb {
+    /// The database's own URL.
+    pub url: String,
     pub store: Arc<dyn Store>,
     cleanup: Cleanup,
     _dir: Option<tempfile::TempDir>,
@@ -52,6 +62,7 @@ impl TestDb {
         let store = store::connect(&url, &PoolConfig::default()).await.unwrap();
         store.migrate().await.unwrap();
         Self {
+            url,
             store,
             cleanup: Cleanup::None,
             _dir: Some(dir),
@@ -78,6 +89,7 @@ impl TestDb {
         let store = store::connect(&url, &PoolConfig::default()).await.unwrap();
         store.migrate().await.unwrap();
         Some(Self {
+            url,
             store,
             cleanup: Cleanup::MySql { server, name },
             _dir: None,

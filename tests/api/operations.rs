@@ -1,0 +1,137 @@
+//! Operations behaviour of the router: request timeout, CORS, metrics, readiness when the
+//! database goes away and comes back.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get as get_route;
+use axum::Router;
+
+use twooter::http::middleware;
+
+use crate::helpers::{app, get, send, test_config, Backend, TestDb};
+use crate::proxy::Proxy;
+
+#[tokio::test]
+async fn a_request_past_the_timeout_is_a_503_problem() {
+    let slow = Router::new().route(
+        "/slow",
+        get_route(|| async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "too late"
+        }),
+    );
+    let options = middleware::Options {
+        request_timeout: Duration::from_millis(100),
+        cors_origins: Vec::new(),
+    };
+    let app = middleware::wrap(slow, &options);
+    let started = std::time::Instant::now();
+    let problem = get(&app, "/slow").await.problem(503);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(problem["detail"].as_str().unwrap().contains("too long"));
+}
+
+#[tokio::test]
+async fn cors_allows_the_configured_origins_only() {
+    let db = TestDb::sqlite().await;
+    let mut config = test_config();
+    config.cors_origins = vec!["https://app.example".into()];
+    let app = twooter::app::build_router(
+        &config,
+        db.store.clone(),
+        twooter::domain::NodeId::new(1).unwrap(),
+    );
+    let preflight = |origin: &'static str| {
+        Request::options("/messages")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let allowed = send(&app, preflight("https://app.example")).await;
+    assert_eq!(
+        allowed.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    let refused = send(&app, preflight("https://evil.example")).await;
+    assert_eq!(refused.header("access-control-allow-origin"), None);
+}
+
+#[tokio::test]
+async fn metrics_cover_requests_queries_posts_pool_and_build() {
+    let db = TestDb::sqlite().await;
+    let app = app(db.store.clone());
+    let posted = crate::helpers::post_twoot(&app, "measured", "coffee").await;
+    get(
+        &app,
+        &format!("/messages/{}", posted["id"].as_str().unwrap()),
+    )
+    .await;
+    get(&app, "/messages/does-not-exist").await;
+    get(&app, "/metrics").await;
+    let reply = get(&app, "/metrics").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = String::from_utf8(reply.body).unwrap();
+    for expected in [
+        r#"twooter_http_requests_total{method="POST",route="/messages",status="2xx"} 1"#,
+        r#"twooter_http_requests_total{method="GET",route="/messages/{id}",status="4xx"} 1"#,
+        r#"twooter_http_request_duration_seconds_bucket{method="GET",route="/messages/{id}",status="2xx",le="0.005"}"#,
+        r#"twooter_db_query_duration_seconds_count{query="insert_message",outcome="ok"} 1"#,
+        "twooter_twoots_posted_total 1",
+        "twooter_db_pool_connections_max 11",
+        r#"twooter_build_info{version=""#,
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+    // Label values stay bounded: no raw path or tag ever becomes one.
+    assert!(
+        !text.contains("does-not-exist") && !text.contains("coffee"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database_away_and_back() {
+    let Some(db) = TestDb::new(Backend::MySql).await else {
+        return;
+    };
+    let upstream = crate::helpers::mysql_address();
+    let mut proxy = Proxy::start(upstream).await;
+    let through_proxy = db
+        .url
+        .replace(&upstream.to_string(), &proxy.address.to_string());
+    assert_ne!(through_proxy, db.url);
+    let pool = twooter::store::PoolConfig {
+        max_connections: 4,
+        acquire_timeout: Duration::from_millis(500),
+    };
+    let store = twooter::store::connect(&through_proxy, &pool)
+        .await
+        .unwrap();
+    let app = app(store);
+    assert_eq!(get(&app, "/readyz").await.status, StatusCode::OK);
+
+    proxy.cut();
+    get(&app, "/readyz").await.problem(503);
+    get(&app, "/messages").await.problem(503);
+    assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
+
+    proxy.restore().await;
+    let mut ready = false;
+    for _ in 0..50 {
+        if get(&app, "/readyz").await.status == StatusCode::OK {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "readiness did not come back with the database");
+    assert_eq!(get(&app, "/messages").await.status, StatusCode::OK);
+}
