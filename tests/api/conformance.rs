@@ -288,7 +288,10 @@ async fn counts_match_a_recount_after_concurrent_writes(store: Arc<dyn Store>) {
                         at(2018 + (i % 5) as i32, 1 + worker, i),
                     );
                     if i % 5 == 0 {
-                        store.insert_batch(std::slice::from_ref(&message)).await.unwrap();
+                        store
+                            .insert_batch(std::slice::from_ref(&message))
+                            .await
+                            .unwrap();
                     } else {
                         store.insert(&message).await.unwrap();
                     }
