@@ -6,6 +6,7 @@
 
 mod instrumented;
 mod mysql;
+pub mod sql;
 mod sqlite;
 
 use std::collections::HashMap;

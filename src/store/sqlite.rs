@@ -12,8 +12,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{
-    count_increments, duplicate_or, id_bounds, PageQuery, PoolConfig, PoolStats, Store, StoreError,
-    YearTagCount,
+    count_increments, duplicate_or, id_bounds, sql, PageQuery, PoolConfig, PoolStats, Store,
+    StoreError, YearTagCount,
 };
 use crate::domain::{Message, MessageId, NewMessage};
 
@@ -124,7 +124,7 @@ impl Store for SqliteStore {
     }
 
     async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
-        let row = sqlx::query("SELECT id, tag, text, created_at FROM messages WHERE id = ?")
+        let row = sqlx::query(sql::GET_MESSAGE)
             .bind(id.as_i64())
             .fetch_optional(&self.readers)
             .await?;
@@ -135,13 +135,7 @@ impl Store for SqliteStore {
         let (after, before) = id_bounds(query);
         // Reading up from `after` finds the twoots just newer than it; the page is then reversed.
         let ascending = query.after.is_some();
-        let sql = match (&query.tag, ascending) {
-            (Some(_), false) => "SELECT id, tag, text, created_at FROM messages WHERE tag = ? AND id > ? AND id < ? ORDER BY id DESC LIMIT ?",
-            (Some(_), true) => "SELECT id, tag, text, created_at FROM messages WHERE tag = ? AND id > ? AND id < ? ORDER BY id ASC LIMIT ?",
-            (None, false) => "SELECT id, tag, text, created_at FROM messages WHERE id > ? AND id < ? ORDER BY id DESC LIMIT ?",
-            (None, true) => "SELECT id, tag, text, created_at FROM messages WHERE id > ? AND id < ? ORDER BY id ASC LIMIT ?",
-        };
-        let mut statement = sqlx::query(sql);
+        let mut statement = sqlx::query(sql::page(query.tag.is_some(), ascending));
         if let Some(tag) = &query.tag {
             statement = statement.bind(tag.as_str());
         }
@@ -162,14 +156,11 @@ impl Store for SqliteStore {
     }
 
     async fn stats(&self, start: i32, end: i32) -> Result<Vec<YearTagCount>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT year, tag, count FROM message_counts \
-             WHERE year BETWEEN ? AND ? AND count > 0 ORDER BY year, tag",
-        )
-        .bind(start)
-        .bind(end)
-        .fetch_all(&self.readers)
-        .await?;
+        let rows = sqlx::query(sql::SQLITE_STATS)
+            .bind(start)
+            .bind(end)
+            .fetch_all(&self.readers)
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(YearTagCount {

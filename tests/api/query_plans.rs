@@ -1,0 +1,109 @@
+//! No request scans a table: the database's own query plans for the statements the service runs
+//! (`twooter::store::sql`) must be index range reads with no sort, on every backend.
+
+use sqlx::Row;
+use twooter::store::sql;
+
+use crate::helpers::{Backend, TestDb};
+
+/// Fills the database so the planner has statistics that look like production.
+async fn fill(db: &TestDb) {
+    let plan = twooter::seed::SeedPlan {
+        count: 5000,
+        seed: 3,
+        years: 25,
+        until: chrono::Utc::now(),
+        node: twooter::domain::NodeId::new(1).unwrap(),
+    };
+    twooter::seed::seed(db.store.as_ref(), &plan, |_| {})
+        .await
+        .unwrap();
+}
+
+/// Each statement with parameters that exercise it: a tag, id bounds, a limit, or a year range.
+fn statements(stats: &'static str, existing_id: i64) -> Vec<(&'static str, Vec<i64>, bool)> {
+    // (statement, integer parameters, whether a tag comes first)
+    vec![
+        (sql::GET_MESSAGE, vec![existing_id], false),
+        (sql::PAGE_BY_TAG_NEWEST, vec![-1, i64::MAX, 21], true),
+        (sql::PAGE_BY_TAG_OLDEST, vec![-1, i64::MAX, 21], true),
+        (sql::PAGE_NEWEST, vec![-1, i64::MAX, 21], false),
+        (sql::PAGE_OLDEST, vec![-1, i64::MAX, 21], false),
+        (stats, vec![0, 3000], false),
+    ]
+}
+
+#[tokio::test]
+async fn sqlite_plans_are_index_range_reads() {
+    let db = TestDb::sqlite().await;
+    fill(&db).await;
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+    let id: i64 = sqlx::query_scalar("SELECT MAX(id) FROM messages")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    for (statement, params, tagged) in statements(sql::SQLITE_STATS, id) {
+        let explain = format!("EXPLAIN QUERY PLAN {statement}");
+        let mut query = sqlx::query(&explain);
+        if tagged {
+            query = query.bind("coffee");
+        }
+        for param in params {
+            query = query.bind(param);
+        }
+        let plan: Vec<String> = query
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String, _>("detail"))
+            .collect();
+        assert!(
+            plan.iter()
+                .all(|step| step.starts_with("SEARCH ") && !step.contains("TEMP B-TREE")),
+            "{statement}\n{plan:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn mysql_plans_are_index_range_reads() {
+    let Some(db) = TestDb::new(Backend::MySql).await else {
+        return;
+    };
+    fill(&db).await;
+    let pool = sqlx::MySqlPool::connect(&db.url).await.unwrap();
+    sqlx::query("ANALYZE TABLE messages, message_counts")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let id: i64 = sqlx::query_scalar("SELECT MAX(id) FROM messages")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    for (statement, params, tagged) in statements(sql::MYSQL_STATS, id) {
+        let explain = format!("EXPLAIN {statement}");
+        let mut query = sqlx::query(&explain);
+        if tagged {
+            query = query.bind("coffee");
+        }
+        for param in params {
+            query = query.bind(param);
+        }
+        for row in query.fetch_all(&pool).await.unwrap() {
+            let access: String = row.try_get("type").unwrap_or_default();
+            let key: Option<String> = row.try_get("key").unwrap_or_default();
+            let extra: Option<String> = row.try_get("Extra").unwrap_or_default();
+            let extra = extra.unwrap_or_default();
+            assert!(
+                matches!(access.as_str(), "const" | "eq_ref" | "ref" | "range") && key.is_some(),
+                "{statement}: type={access} key={key:?} extra={extra}"
+            );
+            assert!(
+                !extra.contains("filesort") && !extra.contains("temporary"),
+                "{statement}: {extra}"
+            );
+        }
+    }
+}
