@@ -1,6 +1,12 @@
 //! Records the git commit the binary is built from, for the build-info metric and `--version`.
 
 fn main() {
+    // A build without the git history (a container build context) passes the commit in instead.
+    println!("cargo:rerun-if-env-changed=TWOOTER_GIT_SHA");
+    if let Ok(sha) = std::env::var("TWOOTER_GIT_SHA") {
+        println!("cargo:rustc-env=TWOOTER_GIT_SHA={sha}");
+        return;
+    }
     let sha = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()

@@ -3,7 +3,13 @@
 mod binary;
 mod concurrency;
 mod conformance;
+mod deploy;
+mod e2e;
 mod helpers;
 mod http_contract;
 mod import;
 mod openapi;
+mod operations;
+mod proxy;
+mod query_plans;
+mod scale;

@@ -1,0 +1,223 @@
+//! End to end over real sockets: the binary serves a database, a client drives the contract, and
+//! `import` and `seed` run as commands against the same database while it serves.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+use crate::binary::{twooter, Server};
+use crate::helpers::{Backend, TestDb};
+
+async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    body
+}
+
+fn total(stats: &Value) -> i64 {
+    stats
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|tags| tags.as_object().unwrap().values())
+        .map(|n| n.as_i64().unwrap())
+        .sum()
+}
+
+async fn drive_the_contract(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = twooter(dir.path());
+    command.env("DATABASE_URL", &db.url);
+    let server = Server::start(command);
+    let client = Client::new();
+    let url = |path: &str| server.url(path);
+
+    // Post, read back by Location, list, page.
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let response = client
+            .post(url("/messages"))
+            .json(&json!({"text": format!("e2e twoot {i} 🚀"), "tag": "E2E"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let twoot: Value = response.json().await.unwrap();
+        assert_eq!(twoot["tag"], "e2e");
+        let read: Value = client
+            .get(url(&location))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(read, twoot);
+        ids.push(twoot["id"].as_str().unwrap().to_owned());
+    }
+    ids.reverse();
+    let first = client
+        .get(url("/messages?tag=e2e&limit=2"))
+        .send()
+        .await
+        .unwrap();
+    let link = first.headers()["link"].to_str().unwrap().to_owned();
+    let page: Vec<Value> = first.json().await.unwrap();
+    assert_eq!(
+        page.iter()
+            .map(|m| m["id"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ids[..2]
+    );
+    let next = link
+        .split(", ")
+        .find(|l| l.ends_with("rel=\"next\""))
+        .unwrap();
+    let next = next.trim_start_matches('<').split('>').next().unwrap();
+    let page: Vec<Value> = client
+        .get(url(next))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter()
+            .map(|m| m["id"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ids[2..4]
+    );
+
+    // Every kind of bad input, over the wire.
+    let post = |body: &'static str, content_type: &'static str| {
+        client
+            .post(url("/messages"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    problem(post("{", "application/json").await.unwrap(), 400).await;
+    problem(
+        post(r#"{"text":"hi","tag":"x"}"#, "text/plain")
+            .await
+            .unwrap(),
+        415,
+    )
+    .await;
+    problem(
+        post(r#"{"text":"","tag":"a b"}"#, "application/json")
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    let big = json!({"text": "a".repeat(70_000), "tag": "x"}).to_string();
+    let response = client
+        .post(url("/messages"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    problem(response, 413).await;
+    problem(
+        client.get(url("/messages?limit=0")).send().await.unwrap(),
+        422,
+    )
+    .await;
+    problem(
+        client.get(url("/messages?before=x")).send().await.unwrap(),
+        400,
+    )
+    .await;
+    problem(client.get(url("/messages/1")).send().await.unwrap(), 404).await;
+    problem(client.delete(url("/messages")).send().await.unwrap(), 405).await;
+    problem(
+        client
+            .get(url("/management/message-stats?start=2024&end=2023"))
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    problem(
+        client
+            .get(url("/management/message-stats?start=3001"))
+            .send()
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+
+    // The commands write to the database the server is serving.
+    std::fs::write(
+        dir.path().join("old.csv"),
+        "message,tag,timestamp\nfrom the prototype,E2E,2019-05-05T10:00:00Z\nbroken,,2019-05-05T10:00:00Z\n",
+    )
+    .unwrap();
+    let import = twooter(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .args(["import", "old.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        import.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let seed = twooter(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .args(["seed", "--count", "500", "--seed", "9"])
+        .output()
+        .unwrap();
+    assert!(
+        seed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seed.stderr)
+    );
+
+    let stats: Value = client
+        .get(url("/management/message-stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["2019"]["e2e"], 1, "{stats}");
+    assert_eq!(total(&stats), 5 + 1 + 500);
+    let e2e: Vec<Value> = client
+        .get(url("/messages?tag=e2e"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(e2e.last().unwrap()["text"], "from the prototype");
+    assert_eq!(e2e.last().unwrap()["timestamp"], "2019-05-05T10:00:00Z");
+    let ready = client.get(url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_contract_end_to_end_on_sqlite() {
+    drive_the_contract(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_contract_end_to_end_on_mariadb() {
+    drive_the_contract(Backend::MySql).await;
+}
