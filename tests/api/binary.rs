@@ -119,7 +119,7 @@ impl Drop for Server {
     }
 }
 
-async fn get_json(url: &str) -> Value {
+pub async fn get_json(url: &str) -> Value {
     reqwest::get(url).await.unwrap().json().await.unwrap()
 }
 

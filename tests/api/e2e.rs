@@ -4,7 +4,7 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-use crate::binary::{twooter, Server};
+use crate::binary::{get_json, twooter, Server};
 use crate::helpers::{Backend, TestDb};
 
 async fn problem(response: reqwest::Response, status: u16) -> Value {
@@ -52,14 +52,7 @@ async fn drive_the_contract(backend: Backend) {
         let location = response.headers()["location"].to_str().unwrap().to_owned();
         let twoot: Value = response.json().await.unwrap();
         assert_eq!(twoot["tag"], "e2e");
-        let read: Value = client
-            .get(url(&location))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let read: Value = get_json(&url(&location)).await;
         assert_eq!(read, twoot);
         ids.push(twoot["id"].as_str().unwrap().to_owned());
     }
@@ -82,14 +75,7 @@ async fn drive_the_contract(backend: Backend) {
         .find(|l| l.ends_with("rel=\"next\""))
         .unwrap();
     let next = next.trim_start_matches('<').split('>').next().unwrap();
-    let page: Vec<Value> = client
-        .get(url(next))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Vec<Value> = serde_json::from_value(get_json(&url(next)).await).unwrap();
     assert_eq!(
         page.iter()
             .map(|m| m["id"].as_str().unwrap())
@@ -188,24 +174,11 @@ async fn drive_the_contract(backend: Backend) {
         String::from_utf8_lossy(&seed.stderr)
     );
 
-    let stats: Value = client
-        .get(url("/management/message-stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value = get_json(&url("/management/message-stats")).await;
     assert_eq!(stats["2019"]["e2e"], 1, "{stats}");
     assert_eq!(total(&stats), 5 + 1 + 500);
-    let e2e: Vec<Value> = client
-        .get(url("/messages?tag=e2e"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let e2e: Vec<Value> =
+        serde_json::from_value(get_json(&url("/messages?tag=e2e")).await).unwrap();
     assert_eq!(e2e.last().unwrap()["text"], "from the prototype");
     assert_eq!(e2e.last().unwrap()["timestamp"], "2019-05-05T10:00:00Z");
     let ready = client.get(url("/readyz")).send().await.unwrap();

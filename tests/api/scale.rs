@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::binary::{twooter, Server};
+use crate::binary::{get_json, twooter, Server};
 use crate::helpers::{Backend, TestDb};
 
 /// nginx from the system, or `None` (with a line saying so) outside CI.
@@ -153,21 +153,13 @@ async fn three_instances_behind_nginx_share_everything() {
         );
     }
 
-    let client = reqwest::Client::new();
     for (writer, twoot) in &writes {
         let id = twoot["id"].as_str().unwrap();
         for (n, base) in bases.iter().enumerate() {
             if Some(n) == *writer {
                 continue;
             }
-            let read: Value = client
-                .get(format!("{base}/messages/{id}"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let read: Value = get_json(&format!("{base}/messages/{id}")).await;
             assert_eq!(
                 &read, twoot,
                 "instance {n} does not see a write made through {writer:?}"
@@ -183,14 +175,7 @@ async fn three_instances_behind_nginx_share_everything() {
         ids
     };
     for base in bases.iter().chain([&balancer]) {
-        let listed: Value = client
-            .get(format!("{base}/messages?tag=scale&limit=1000"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed: Value = get_json(&format!("{base}/messages?tag=scale&limit=1000")).await;
         let ids: Vec<&str> = listed
             .as_array()
             .unwrap()
@@ -198,14 +183,7 @@ async fn three_instances_behind_nginx_share_everything() {
             .map(|m| m["id"].as_str().unwrap())
             .collect();
         assert_eq!(ids, expected_ids, "{base} lists something else");
-        let stats: Value = client
-            .get(format!("{base}/management/message-stats"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let stats: Value = get_json(&format!("{base}/management/message-stats")).await;
         let total: i64 = stats
             .as_object()
             .unwrap()
