@@ -36,6 +36,7 @@ pub fn build_router(config: &Config, store: Arc<dyn Store>, node: NodeId) -> axu
         store: Arc::new(Instrumented(store)),
         ids: Arc::new(IdGenerator::new(node)),
         readiness_timeout: config.readiness_timeout,
+        body_limit: config.body_limit,
     };
     middleware::wrap(
         http::router(state),

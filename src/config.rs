@@ -44,6 +44,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// `DATABASE_MAX_CONNECTIONS` and `DATABASE_ACQUIRE_TIMEOUT`.
     pub pool: PoolConfig,
+    /// `BODY_LIMIT_BYTES`: largest request body; larger ones are answered 413.
+    pub body_limit: usize,
     /// `REQUEST_TIMEOUT`: longest a request may take before it is answered 503.
     pub request_timeout: Duration,
     /// `READINESS_TIMEOUT`: longest `/readyz` waits for the database.
@@ -103,6 +105,7 @@ impl Config {
                 max_connections: positive(&get, "DATABASE_MAX_CONNECTIONS", "10")?,
                 acquire_timeout: duration(&get, "DATABASE_ACQUIRE_TIMEOUT", "3s")?,
             },
+            body_limit: positive(&get, "BODY_LIMIT_BYTES", "65536")? as usize,
             request_timeout: duration(&get, "REQUEST_TIMEOUT", "10s")?,
             readiness_timeout: duration(&get, "READINESS_TIMEOUT", "1s")?,
             shutdown_grace: duration(&get, "SHUTDOWN_GRACE_PERIOD", "20s")?,
@@ -280,6 +283,7 @@ mod tests {
         assert_eq!(config.database_url(), EMBEDDED_DATABASE_URL);
         assert_eq!(config.pool.max_connections, 10);
         assert_eq!(config.request_timeout, Duration::from_secs(10));
+        assert_eq!(config.body_limit, 64 * 1024);
         assert!(config.migrate_on_start);
     }
 
@@ -306,6 +310,7 @@ mod tests {
                 "DATABASE_ACQUIRE_TIMEOUT",
             ),
             ("REQUEST_TIMEOUT", "0s", "REQUEST_TIMEOUT"),
+            ("BODY_LIMIT_BYTES", "64k", "BODY_LIMIT_BYTES"),
             ("SHUTDOWN_GRACE_PERIOD", "-1", "SHUTDOWN_GRACE_PERIOD"),
             ("LOG_FORMAT", "xml", "LOG_FORMAT"),
             ("RUST_LOG", "info,[", "RUST_LOG"),

@@ -6,19 +6,17 @@ use axum::http::{header, request::Parts, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldError};
-
-/// Largest request body, in bytes.
-pub const BODY_LIMIT: usize = 64 * 1024;
+use crate::http::AppState;
 
 /// A JSON request body, parsed but not yet checked against any shape, so that the handler can
 /// name every bad field at once instead of stopping at serde's first complaint.
 #[derive(Debug)]
 pub struct JsonBody(pub serde_json::Value);
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
+impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         if !is_json(request.headers().get(header::CONTENT_TYPE)) {
             return Err(ApiError::UnsupportedMediaType);
         }
@@ -26,9 +24,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             Bytes::from_request(request, state)
                 .await
                 .map_err(|rejection| match rejection.status() {
-                    StatusCode::PAYLOAD_TOO_LARGE => {
-                        ApiError::PayloadTooLarge { limit: BODY_LIMIT }
-                    }
+                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+                        limit: state.body_limit,
+                    },
                     _ => ApiError::MalformedJson(rejection.body_text()),
                 })?;
         serde_json::from_slice(&bytes)

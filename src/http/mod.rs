@@ -27,6 +27,8 @@ pub struct AppState {
     pub ids: Arc<IdGenerator>,
     /// Longest wait for the database before `/readyz` answers 503.
     pub readiness_timeout: Duration,
+    /// Largest request body, in bytes.
+    pub body_limit: usize,
 }
 
 #[derive(OpenApi)]
@@ -68,10 +70,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The whole application: API routes, `/openapi.json`, Swagger UI at `/docs`, and problem-details
 /// answers for unknown routes and methods.
 pub fn router(state: AppState) -> Router {
+    let body_limit = state.body_limit;
     let (routes, openapi) = api().with_state(state).split_for_parts();
     routes
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(body_limit))
 }

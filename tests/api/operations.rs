@@ -135,3 +135,27 @@ async fn readiness_follows_the_database_away_and_back() {
     assert!(ready, "readiness did not come back with the database");
     assert_eq!(get(&app, "/messages").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_body_limit_is_configurable() {
+    let db = TestDb::sqlite().await;
+    let mut config = test_config();
+    config.body_limit = 100;
+    let app = twooter::app::build_router(
+        &config,
+        db.store.clone(),
+        twooter::domain::NodeId::new(1).unwrap(),
+    );
+    let body = serde_json::json!({"text": "a".repeat(150), "tag": "coffee"}).to_string();
+    let problem = crate::helpers::post_json(&app, "/messages", body)
+        .await
+        .problem(413);
+    assert_eq!(problem["detail"], "The body must be at most 100 bytes");
+    let small = serde_json::json!({"text": "short", "tag": "coffee"}).to_string();
+    assert_eq!(
+        crate::helpers::post_json(&app, "/messages", small)
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+}
