@@ -1,0 +1,170 @@
+// Swagger UI at /docs, used as a person would: post a twoot with "Try it out", then find it by its
+// tag. Run by scripts/stages/browser.sh, which starts the server and sets BASE_URL.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const BASE_URL = process.env.BASE_URL;
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
+const TIMEOUT_MS = 15_000;
+
+// Time plus randomness, so reruns against a kept database never match an older twoot's tag.
+const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+const TEXT = `Hello from the browser ${unique}`;
+const TAG = `e2e${unique}`;
+
+let browser;
+let context;
+let page;
+let posted;
+const offHost = [];
+const pageErrors = [];
+
+function log(line) {
+  process.stdout.write(`${line}\n`);
+}
+
+async function screenshot(name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+// Runs one scenario; on failure the page as it stood is kept for whoever reads the log.
+async function scenario(name, body) {
+  try {
+    await body();
+  } catch (error) {
+    if (page) {
+      try {
+        log(`screenshot: ${await screenshot(`failure-${name}`)}`);
+      } catch (shotError) {
+        log(`no screenshot: ${shotError.message}`);
+      }
+    }
+    if (pageErrors.length) log(`page errors:\n  ${pageErrors.join('\n  ')}`);
+    throw error;
+  }
+}
+
+const operation = (id) => page.locator(`#operations-messages-${id}`);
+
+async function openAndTryOut(op) {
+  await op.locator('.opblock-summary-control').click();
+  await op.locator('.opblock-body').waitFor();
+  await op.locator('button.try-out__btn', { hasText: 'Try it out' }).click();
+  await op.locator('button.execute').waitFor();
+}
+
+// Clicks Execute and waits for the network answer, then for Swagger UI to show it.
+async function execute(op, method) {
+  const [response] = await Promise.all([
+    page.waitForResponse(
+      (r) => r.request().method() === method && new URL(r.url()).pathname === '/messages',
+      { timeout: TIMEOUT_MS },
+    ),
+    op.locator('button.execute').click(),
+  ]);
+  const live = op.locator('.live-responses-table tr.response');
+  await live.locator('.highlight-code pre').first().waitFor();
+  const status = (await live.locator('td.response-col_status').innerText()).trim();
+  const shown = await live.locator('.highlight-code pre').first().textContent();
+  return { response, status, shown: JSON.parse(shown) };
+}
+
+before(async () => {
+  assert.ok(BASE_URL, 'BASE_URL must name the running server');
+  assert.equal(new URL(BASE_URL).hostname, '127.0.0.1', 'the server under test must be local');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+      '--disable-quic',
+      // Anything the browser itself tries to reach beyond this machine fails to resolve.
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+    ],
+  });
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(TIMEOUT_MS);
+  // Swagger UI is served by the binary: a request anywhere else is a regression, not a fetch.
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.hostname === '127.0.0.1') return route.continue();
+    offHost.push(url.href);
+    return route.abort('blockedbyclient');
+  });
+  page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+});
+
+after(async () => {
+  await context?.close();
+  await browser?.close();
+});
+
+test('Swagger UI posts a twoot and shows 201 with its id', async () => {
+  await scenario('post', async () => {
+    const [spec] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === '/openapi.json'),
+      page.goto(`${BASE_URL}/docs/`),
+    ]);
+    assert.equal(spec.status(), 200);
+    const create = operation('create_message');
+    await create.waitFor();
+
+    await openAndTryOut(create);
+    const body = JSON.stringify({ text: TEXT, tag: TAG });
+    await create.locator('textarea.body-param__text').fill(body);
+    const { response, status, shown } = await execute(create, 'POST');
+
+    assert.deepEqual(JSON.parse(response.request().postData()), JSON.parse(body), 'the body sent is the one typed');
+    assert.equal(response.status(), 201);
+    assert.equal(status, '201', 'Swagger UI shows 201');
+    assert.match(shown.id, /^\d+$/, 'the id is a string of digits');
+    assert.equal(shown.text, TEXT);
+    assert.equal(shown.tag, TAG.toLowerCase());
+    assert.deepEqual(shown, await response.json(), 'Swagger UI shows the body the server sent');
+    posted = shown;
+    log(`posted twoot ${posted.id} under ${posted.tag}`);
+
+    await create.locator('.live-responses-table').scrollIntoViewIfNeeded();
+    log(`success screenshot: ${await screenshot('docs-after-post')}`);
+  });
+});
+
+test('Swagger UI lists the twoot under its tag', async () => {
+  assert.ok(posted, 'needs the twoot posted by the test before');
+  await scenario('list', async () => {
+    const list = operation('list_messages');
+    await openAndTryOut(list);
+    const tag = list.locator('tr[data-param-name="tag"][data-param-in="query"] input');
+    await tag.fill(TAG);
+    // The field hands its value to Swagger UI on blur, rather than after its typing pause.
+    await tag.blur();
+    const { response, status, shown } = await execute(list, 'GET');
+
+    assert.equal(new URL(response.url()).searchParams.get('tag'), TAG, 'the request filters by the tag typed');
+    assert.equal(response.status(), 200);
+    assert.equal(status, '200', 'Swagger UI shows 200');
+    assert.ok(Array.isArray(shown), 'the body is a list');
+    const found = shown.find((twoot) => twoot.id === posted.id);
+    assert.ok(found, `the list shows twoot ${posted.id}`);
+    assert.equal(found.text, TEXT);
+    assert.ok(shown.every((twoot) => twoot.tag === posted.tag), 'only twoots under the tag are listed');
+  });
+});
+
+test('the browser talked to 127.0.0.1 only', () => {
+  assert.deepEqual(offHost, [], 'requests beyond 127.0.0.1 were blocked');
+});
