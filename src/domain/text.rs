@@ -1,8 +1,27 @@
 /// Longest text, in Unicode scalar values (Rust `char`s), as the contract counts them.
 pub const MAX_TEXT_CHARS: usize = 280;
 
-/// The text rule's "not only whitespace" as a regular expression, for the OpenAPI document.
-pub const TEXT_PATTERN: &str = "\\S";
+/// The text rule's "not only whitespace" as a regular expression, for the OpenAPI document: one
+/// character outside [`BLANK`]. Spelled out rather than `\S` because `\s` differs between regex
+/// engines: JSON Schema's ECMAScript counts U+FEFF, Python counts U+001C–U+001F, Rust neither.
+pub const TEXT_PATTERN: &str = "[^\\u0009-\\u000d\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028-\\u2029\\u202f\\u205f\\u3000\\ufeff]";
+
+/// Whitespace as any common regex engine's `\s` knows it: Unicode's White_Space, plus the four
+/// ASCII information separators (Python) and the byte order mark (ECMAScript), as inclusive
+/// ranges. A text made only of these is blank whichever engine a client checks it with.
+pub const BLANK: [(char, char); 11] = [
+    ('\u{0009}', '\u{000d}'),
+    ('\u{001c}', '\u{0020}'),
+    ('\u{0085}', '\u{0085}'),
+    ('\u{00a0}', '\u{00a0}'),
+    ('\u{1680}', '\u{1680}'),
+    ('\u{2000}', '\u{200a}'),
+    ('\u{2028}', '\u{2029}'),
+    ('\u{202f}', '\u{202f}'),
+    ('\u{205f}', '\u{205f}'),
+    ('\u{3000}', '\u{3000}'),
+    ('\u{feff}', '\u{feff}'),
+];
 
 /// A twoot's text: 1–280 characters and not only whitespace. Kept exactly as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,11 +46,10 @@ impl MessageText {
     }
 }
 
-/// Whitespace as Unicode defines it, plus the four ASCII information separators (U+001C–U+001F)
-/// that common regex engines' `\s` also counts, so the documented pattern `\S` and this check
-/// agree on every string.
 fn is_blank(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+    BLANK
+        .iter()
+        .any(|&(first, last)| (first..=last).contains(&c))
 }
 
 #[cfg(test)]
@@ -48,10 +66,45 @@ mod tests {
 
     #[test]
     fn rejects_empty_and_blank() {
-        for blank in ["", " ", " \t\n\r", "\u{3000}\u{a0}\u{2028}", "\u{1c}\u{1f}"] {
+        for blank in [
+            "",
+            " ",
+            " \t\n\r",
+            "\u{3000}\u{a0}\u{2028}",
+            "\u{1c}\u{1f}",
+            "\u{85}",
+            "\u{feff}",
+        ] {
             assert!(MessageText::parse(blank).is_err(), "{blank:?} accepted");
         }
         assert_eq!(MessageText::parse("  hi  ").unwrap().as_str(), "  hi  ");
+    }
+
+    #[test]
+    fn blank_is_every_engines_whitespace() {
+        // Python's `str.isspace` and ECMAScript's `\s` each add to Unicode's White_Space.
+        let python = |c: char| ('\u{1c}'..='\u{1f}').contains(&c);
+        let ecmascript = |c: char| c == '\u{feff}';
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            let expected = c.is_whitespace() || python(c) || ecmascript(c);
+            assert_eq!(is_blank(c), expected, "U+{:04X}", u32::from(c));
+        }
+    }
+
+    #[test]
+    fn the_pattern_is_the_negated_blank_class() {
+        let class: String = BLANK
+            .iter()
+            .map(|&(first, last)| {
+                let code = |c: char| format!("\\u{:04x}", u32::from(c));
+                if first == last {
+                    code(first)
+                } else {
+                    format!("{}-{}", code(first), code(last))
+                }
+            })
+            .collect();
+        assert_eq!(TEXT_PATTERN, format!("[^{class}]"));
     }
 
     proptest! {

@@ -78,3 +78,24 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::{TAG_PATTERN, TEXT_PATTERN};
+
+    // Schema attributes take only literals, so the copies in the document are checked here.
+    #[test]
+    fn the_document_states_the_domain_rules() {
+        let spec = serde_json::to_value(super::openapi()).unwrap();
+        let body = &spec["components"]["schemas"]["CreateMessage"]["properties"];
+        assert_eq!(body["text"]["pattern"], TEXT_PATTERN);
+        assert_eq!(body["tag"]["pattern"], TAG_PATTERN);
+        let list = spec["paths"]["/messages"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let tag = list.iter().find(|param| param["name"] == "tag").unwrap();
+        assert_eq!(tag["schema"]["pattern"], TAG_PATTERN);
+        let metrics = &spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"];
+        assert!(metrics[super::service::METRICS_CONTENT_TYPE].is_object());
+    }
+}

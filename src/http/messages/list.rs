@@ -99,13 +99,21 @@ fn parse(params: &ListParams) -> ApiResult<PageQuery> {
     );
     let mut cursor = |name: &str, raw: Option<&str>| {
         raw.and_then(|raw| {
-            raw.parse::<MessageId>()
-                .map_err(|reason| errors.unreadable(name, reason.to_string()))
+            Cursor::parse(raw)
+                .map_err(|reason| errors.unreadable(name, reason))
                 .ok()
         })
     };
-    let before = cursor("before", params.before.as_deref());
-    let after = cursor("after", params.after.as_deref());
+    let before = cursor("before", params.before.as_deref()).and_then(|before| match before {
+        Cursor::At(id) => Some(id),
+        // Every twoot is older, as with no cursor at all.
+        Cursor::PastLast => None,
+    });
+    let after = cursor("after", params.after.as_deref()).map(|after| match after {
+        Cursor::At(id) => id,
+        // No id is larger, so no twoot is newer.
+        Cursor::PastLast => MessageId::from_i64(i64::MAX),
+    });
     errors.finish()?;
     Ok(PageQuery {
         tag,
@@ -113,6 +121,27 @@ fn parse(params: &ListParams) -> ApiResult<PageQuery> {
         after,
         limit: u32::try_from(limit).expect("limit is within 1..=1000"),
     })
+}
+
+/// A page cursor: a point on the id line, not necessarily a twoot's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cursor {
+    At(MessageId),
+    /// Above the largest id: ids are 63 bits, but the documented form (19 digits) reaches higher.
+    PastLast,
+}
+
+impl Cursor {
+    /// Reads the documented form, `^[0-9]{1,19}$`, so that every value it admits is a cursor.
+    fn parse(raw: &str) -> Result<Self, &'static str> {
+        const REASON: &str = "must be a message id: 1 to 19 decimal digits";
+        if !(1..=19).contains(&raw.len()) || !raw.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(REASON);
+        }
+        // Nineteen digits always fit in a u64.
+        let value = raw.parse::<u64>().map_err(|_| REASON)?;
+        Ok(i64::try_from(value).map_or(Self::PastLast, |id| Self::At(MessageId::from_i64(id))))
+    }
 }
 
 /// The `Link` header: `next` for older twoots when there are more, `prev` for newer ones.
@@ -147,4 +176,45 @@ fn links(params: &ListParams, query: &PageQuery, page: &[Message], more: bool) -
     let value = HeaderValue::from_str(&values.join(", ")).expect("links are ASCII");
     headers.insert(header::LINK, value);
     headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_take_exactly_the_documented_form() {
+        assert_eq!(Cursor::parse("0"), Ok(Cursor::At(MessageId::from_i64(0))));
+        assert_eq!(
+            Cursor::parse("0000000000000000042"),
+            Ok(Cursor::At(MessageId::from_i64(42)))
+        );
+        assert_eq!(
+            Cursor::parse("9223372036854775807"),
+            Ok(Cursor::At(MessageId::from_i64(i64::MAX)))
+        );
+        for past in ["9223372036854775808", "9999999999999999999"] {
+            assert_eq!(Cursor::parse(past), Ok(Cursor::PastLast), "{past}");
+        }
+        for bad in ["", "-1", "+1", "1e5", " 1", "x", "00000000000000000001"] {
+            assert!(Cursor::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn a_cursor_past_the_last_id_bounds_nothing_below_and_everything_above() {
+        let past = "9999999999999999999".to_owned();
+        let query = parse(&ListParams {
+            before: Some(past.clone()),
+            ..ListParams::default()
+        })
+        .unwrap();
+        assert_eq!(query.before, None);
+        let query = parse(&ListParams {
+            after: Some(past),
+            ..ListParams::default()
+        })
+        .unwrap();
+        assert_eq!(query.after, Some(MessageId::from_i64(i64::MAX)));
+    }
 }
