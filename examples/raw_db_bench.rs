@@ -1,0 +1,629 @@
+//! The database alone, for `scripts/bench`: the statements the service runs on the request path,
+//! through the same driver and the same pool set-up, with no HTTP in between. The API's throughput
+//! divided by this one is what the HTTP layer costs.
+//!
+//! ```text
+//! raw_db_bench run --url URL --op tag|all|deep|get|stats|post --concurrency C --pool P --duration 10s
+//! raw_db_bench probe --url URL --tag coffee     ids for the cursor and by-id runs, as JSON
+//! raw_db_bench reset --url mysql://…/db         drop and create a MySQL database
+//! raw_db_bench csv --rows N --out FILE          a CSV export in the prototype's format
+//! ```
+//!
+//! `run` prints one JSON line: `{"ops_per_sec", "p50_ms", "p99_ms", "errors", …}`.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use chrono::{Datelike, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use hdrhistogram::Histogram;
+use rand::Rng;
+use serde_json::json;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection, Row};
+use twooter::domain::NodeId;
+use twooter::seed::{Generator, SeedPlan};
+use twooter::store::sql;
+
+/// The service's default `DATABASE_ACQUIRE_TIMEOUT`, which `scripts/bench` also gives the server.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Counter rows per (year, tag) on MySQL, as in the store and its migration.
+const COUNT_SLOTS: u8 = 16;
+
+/// Attempts at a post that InnoDB aborted for a deadlock or lock wait, as in the store.
+const LOCK_RETRIES: usize = 5;
+
+/// Latencies are recorded in microseconds up to a minute, to 3 significant digits.
+const MAX_LATENCY_US: u64 = 60_000_000;
+
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one statement from C concurrent tasks for a while and report throughput and latency.
+    Run(RunArgs),
+    /// Print the ids the benchmark reads: one at ~90% depth of a tag and one in its middle.
+    Probe {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value = "coffee")]
+        tag: String,
+    },
+    /// Drop and create the MySQL database the URL names.
+    Reset {
+        #[arg(long)]
+        url: String,
+    },
+    /// Write N synthetic twoots as the prototype's CSV export (`message,tag,timestamp`).
+    Csv {
+        #[arg(long)]
+        rows: u64,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 25)]
+        years: u32,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Op {
+    /// `GET /messages?tag=T&limit=L`
+    Tag,
+    /// `GET /messages?limit=L`
+    All,
+    /// `GET /messages?tag=T&limit=L&before=ID`
+    Deep,
+    /// `GET /messages/{id}`
+    Get,
+    /// `GET /management/message-stats`
+    Stats,
+    /// `POST /messages`
+    Post,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct RunArgs {
+    #[arg(long)]
+    url: String,
+    #[arg(long, value_enum)]
+    op: Op,
+    /// Concurrent tasks, each looping the statement.
+    #[arg(long)]
+    concurrency: usize,
+    /// `DATABASE_MAX_CONNECTIONS`: the pool size (on SQLite, the readers; there is one writer).
+    #[arg(long)]
+    pool: u32,
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    duration: Duration,
+    /// Time spent running before recording starts, so pools are full and caches warm.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+    warmup: Duration,
+    #[arg(long, default_value = "coffee")]
+    tag: String,
+    #[arg(long, default_value_t = 20)]
+    limit: i64,
+    /// The cursor for `deep`.
+    #[arg(long)]
+    before: Option<i64>,
+    /// The twoot for `get`.
+    #[arg(long)]
+    id: Option<i64>,
+}
+
+/// The pools as the service opens them.
+#[derive(Clone)]
+enum Db {
+    Sqlite {
+        writer: SqlitePool,
+        readers: SqlitePool,
+    },
+    MySql(MySqlPool),
+}
+
+fn mysql_url(url: &str) -> Option<String> {
+    if let Some(rest) = url.strip_prefix("mariadb:") {
+        Some(format!("mysql:{rest}"))
+    } else if url.starts_with("mysql:") {
+        Some(url.to_owned())
+    } else {
+        None
+    }
+}
+
+impl Db {
+    /// The same options as `SqliteStore::connect` and `MySqlStore::connect`.
+    async fn connect(url: &str, pool: u32) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(ACQUIRE_TIMEOUT);
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options.clone())
+                .await?;
+            let readers = SqlitePoolOptions::new()
+                .max_connections(pool.max(1))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options.read_only(true))
+                .await?;
+            Ok(Self::Sqlite { writer, readers })
+        } else if let Some(url) = mysql_url(url) {
+            let options = MySqlConnectOptions::from_str(&url)?.charset("utf8mb4");
+            let pool = MySqlPoolOptions::new()
+                .max_connections(pool.max(1))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await?;
+            Ok(Self::MySql(pool))
+        } else {
+            bail!("unsupported database URL {url:?}: use sqlite:, mysql: or mariadb:")
+        }
+    }
+
+    async fn close(&self) {
+        match self {
+            Self::Sqlite { writer, readers } => {
+                readers.close().await;
+                writer.close().await;
+            }
+            Self::MySql(pool) => pool.close().await,
+        }
+    }
+}
+
+/// What each task needs to run its statement.
+struct Work {
+    db: Db,
+    op: Op,
+    tag: String,
+    limit: i64,
+    before: i64,
+    id: i64,
+    /// Ids for posts. They start at this millisecond's Snowflake range and count up, so each run
+    /// appends at the right end of the primary key as the service's posts do, and never collides
+    /// with ids made in another millisecond.
+    next_id: AtomicI64,
+}
+
+/// Decodes a page row as the service does, so the driver does the same work.
+fn sqlite_message(row: &sqlx::sqlite::SqliteRow) -> Result<(), sqlx::Error> {
+    let _: i64 = row.try_get("id")?;
+    let _: String = row.try_get("tag")?;
+    let _: String = row.try_get("text")?;
+    let _: i64 = row.try_get("created_at")?;
+    Ok(())
+}
+
+fn mysql_message(row: &sqlx::mysql::MySqlRow) -> Result<(), sqlx::Error> {
+    let _: i64 = row.try_get("id")?;
+    let _: String = row.try_get("tag")?;
+    let _: String = row.try_get("text")?;
+    let _: chrono::NaiveDateTime = row.try_get("created_at")?;
+    Ok(())
+}
+
+/// Whether InnoDB rolled the transaction back for a deadlock (1213) or a lock wait (1205).
+fn is_lock_conflict(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|db| db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
+        .is_some_and(|db| matches!(db.number(), 1205 | 1213))
+}
+
+impl Work {
+    async fn once(&self) -> anyhow::Result<()> {
+        match (&self.db, self.op) {
+            (Db::Sqlite { readers, .. }, Op::Tag | Op::Deep | Op::All) => {
+                let (tag, before) = self.page_bounds();
+                let mut query = sqlx::query(sql::page(tag.is_some(), false));
+                if let Some(tag) = tag {
+                    query = query.bind(tag);
+                }
+                let rows = query
+                    .bind(-1_i64)
+                    .bind(before)
+                    .bind(self.limit)
+                    .fetch_all(readers)
+                    .await?;
+                rows.iter().try_for_each(sqlite_message)?;
+            }
+            (Db::MySql(pool), Op::Tag | Op::Deep | Op::All) => {
+                let (tag, before) = self.page_bounds();
+                let mut query = sqlx::query(sql::page(tag.is_some(), false));
+                if let Some(tag) = tag {
+                    query = query.bind(tag);
+                }
+                let rows = query
+                    .bind(-1_i64)
+                    .bind(before)
+                    .bind(self.limit)
+                    .fetch_all(pool)
+                    .await?;
+                rows.iter().try_for_each(mysql_message)?;
+            }
+            (Db::Sqlite { readers, .. }, Op::Get) => {
+                let row = sqlx::query(sql::GET_MESSAGE)
+                    .bind(self.id)
+                    .fetch_optional(readers)
+                    .await?
+                    .context("no such twoot")?;
+                sqlite_message(&row)?;
+            }
+            (Db::MySql(pool), Op::Get) => {
+                let row = sqlx::query(sql::GET_MESSAGE)
+                    .bind(self.id)
+                    .fetch_optional(pool)
+                    .await?
+                    .context("no such twoot")?;
+                mysql_message(&row)?;
+            }
+            (Db::Sqlite { readers, .. }, Op::Stats) => {
+                let rows = sqlx::query(sql::SQLITE_STATS)
+                    .bind(0_i32)
+                    .bind(3000_i32)
+                    .fetch_all(readers)
+                    .await?;
+                for row in &rows {
+                    let _: i32 = row.try_get("year")?;
+                    let _: String = row.try_get("tag")?;
+                    let _: i64 = row.try_get("count")?;
+                }
+            }
+            (Db::MySql(pool), Op::Stats) => {
+                let rows = sqlx::query(sql::MYSQL_STATS)
+                    .bind(0_i32)
+                    .bind(3000_i32)
+                    .fetch_all(pool)
+                    .await?;
+                for row in &rows {
+                    let _: i16 = row.try_get("year")?;
+                    let _: String = row.try_get("tag")?;
+                    let _: i64 = row.try_get("count")?;
+                }
+            }
+            (Db::Sqlite { writer, .. }, Op::Post) => self.post_sqlite(writer).await?,
+            (Db::MySql(pool), Op::Post) => {
+                let mut attempt = 1;
+                loop {
+                    match self.post_mysql(pool).await {
+                        Ok(()) => break,
+                        Err(error) if attempt < LOCK_RETRIES && is_lock_conflict(&error) => {
+                            attempt += 1;
+                        }
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The tag and the exclusive upper id bound of a page, as `id_bounds` in the store makes them.
+    fn page_bounds(&self) -> (Option<&str>, i64) {
+        match self.op {
+            Op::Tag => (Some(&self.tag), i64::MAX),
+            Op::Deep => (Some(&self.tag), self.before),
+            _ => (None, i64::MAX),
+        }
+    }
+
+    /// The store's insert of one twoot: the row and its count, in one durable transaction.
+    async fn post_sqlite(&self, writer: &SqlitePool) -> Result<(), sqlx::Error> {
+        let now = Utc::now();
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut tx = writer.begin().await?;
+        sqlx::query("INSERT INTO messages (id, tag, text, created_at) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind("bench")
+            .bind("bench")
+            .bind(now.timestamp_millis())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO message_counts (year, tag, count) VALUES (?, ?, ?) \
+             ON CONFLICT (year, tag) DO UPDATE SET count = count + excluded.count",
+        )
+        .bind(now.year())
+        .bind("bench")
+        .bind(1_i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+
+    async fn post_mysql(&self, pool: &MySqlPool) -> Result<(), sqlx::Error> {
+        let now = Utc::now();
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let slot = rand::thread_rng().gen_range(0..COUNT_SLOTS);
+        let mut tx = pool.begin().await?;
+        sqlx::query("INSERT INTO messages (id, tag, text, created_at) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind("bench")
+            .bind("bench")
+            .bind(now.naive_utc())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO message_counts (year, tag, slot, count) VALUES (?, ?, ?, ?) \
+             ON DUPLICATE KEY UPDATE count = count + VALUES(count)",
+        )
+        .bind(now.year())
+        .bind("bench")
+        .bind(slot)
+        .bind(1_i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+}
+
+/// What one task saw in the measured window.
+struct Tally {
+    latencies_us: Histogram<u64>,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+/// CPU time this process has used, user and system, from `/proc/self/stat`, whose clock ticks are
+/// hundredths of a second on every Linux architecture.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces; the fields after it start with the state (field 3).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid histogram bounds")
+}
+
+/// Loops the statement until `until`; operations that complete in `from..=until` are counted,
+/// as wrk counts the responses that arrive within its duration.
+async fn worker(work: Arc<Work>, from: Instant, until: Instant) -> Tally {
+    let mut tally = Tally {
+        latencies_us: histogram(),
+        errors: 0,
+        first_error: None,
+    };
+    loop {
+        let started = Instant::now();
+        if started >= until {
+            return tally;
+        }
+        let result = work.once().await;
+        let ended = Instant::now();
+        if ended < from || ended > until {
+            continue;
+        }
+        match result {
+            Ok(()) => {
+                let micros = (ended - started).as_micros().max(1);
+                tally
+                    .latencies_us
+                    .saturating_record(u64::try_from(micros).unwrap_or(MAX_LATENCY_US));
+            }
+            Err(error) => {
+                tally.errors += 1;
+                tally
+                    .first_error
+                    .get_or_insert_with(|| format!("{error:#}"));
+            }
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let before = match args.op {
+        Op::Deep => args
+            .before
+            .context("--before is needed for the deep page")?,
+        _ => i64::MAX,
+    };
+    let id = match args.op {
+        Op::Get => args.id.context("--id is needed for get")?,
+        _ => 0,
+    };
+    let db = Db::connect(&args.url, args.pool).await?;
+    let work = Arc::new(Work {
+        db: db.clone(),
+        op: args.op,
+        tag: args.tag.clone(),
+        limit: args.limit,
+        before,
+        id,
+        next_id: AtomicI64::new(Utc::now().timestamp_millis() << 21),
+    });
+    let from = Instant::now() + args.warmup;
+    let until = from + args.duration;
+    // CPU over the measured window only, to set against the server's per request.
+    let meter = tokio::spawn(async move {
+        tokio::time::sleep_until(from.into()).await;
+        let start = cpu_seconds();
+        tokio::time::sleep_until(until.into()).await;
+        Some(cpu_seconds()? - start?)
+    });
+    let tasks: Vec<_> = (0..args.concurrency.max(1))
+        .map(|_| tokio::spawn(worker(work.clone(), from, until)))
+        .collect();
+    let mut latencies_us = histogram();
+    let mut errors = 0;
+    let mut first_error = None;
+    for task in tasks {
+        let tally = task.await?;
+        latencies_us.add(&tally.latencies_us)?;
+        errors += tally.errors;
+        first_error = first_error.or(tally.first_error);
+    }
+    let cpu = meter.await?;
+    db.close().await;
+    let seconds = args.duration.as_secs_f64();
+    let ops = latencies_us.len();
+    let ms = |quantile: f64| latencies_us.value_at_quantile(quantile) as f64 / 1000.0;
+    let line = json!({
+        "op": format!("{:?}", args.op).to_lowercase(),
+        "concurrency": args.concurrency,
+        "pool": args.pool,
+        "seconds": seconds,
+        "ops": ops,
+        "ops_per_sec": ops as f64 / seconds,
+        "p50_ms": ms(0.5),
+        "p99_ms": ms(0.99),
+        "max_ms": latencies_us.max() as f64 / 1000.0,
+        "errors": errors,
+        "first_error": first_error,
+        "cpu_s": cpu,
+        "cpu_us_per_op": cpu.filter(|_| ops > 0).map(|cpu| cpu * 1e6 / ops as f64),
+    });
+    println!("{line}");
+    Ok(())
+}
+
+async fn probe(url: &str, tag: &str) -> anyhow::Result<()> {
+    const AT_DEPTH: &str =
+        "SELECT id FROM messages WHERE tag = ? ORDER BY id DESC LIMIT 1 OFFSET ?";
+    const TAG_COUNT: &str = "SELECT COUNT(*) FROM messages WHERE tag = ?";
+    let db = Db::connect(url, 1).await?;
+    let (backend, version, total, count, deep, middle) = match &db {
+        Db::Sqlite { readers, .. } => {
+            let count: i64 = sqlx::query_scalar(TAG_COUNT)
+                .bind(tag)
+                .fetch_one(readers)
+                .await?;
+            let at = |offset: i64| {
+                sqlx::query_scalar::<_, i64>(AT_DEPTH)
+                    .bind(tag)
+                    .bind(offset)
+                    .fetch_optional(readers)
+            };
+            (
+                "sqlite",
+                sqlx::query_scalar::<_, String>("SELECT sqlite_version()")
+                    .fetch_one(readers)
+                    .await?,
+                sqlx::query_scalar::<_, Option<i64>>("SELECT SUM(count) FROM message_counts")
+                    .fetch_one(readers)
+                    .await?,
+                count,
+                at(count * 9 / 10).await?,
+                at(count / 2).await?,
+            )
+        }
+        Db::MySql(pool) => {
+            let count: i64 = sqlx::query_scalar(TAG_COUNT)
+                .bind(tag)
+                .fetch_one(pool)
+                .await?;
+            let at = |offset: i64| {
+                sqlx::query_scalar::<_, i64>(AT_DEPTH)
+                    .bind(tag)
+                    .bind(offset)
+                    .fetch_optional(pool)
+            };
+            (
+                "mysql",
+                sqlx::query_scalar::<_, String>("SELECT VERSION()")
+                    .fetch_one(pool)
+                    .await?,
+                sqlx::query_scalar::<_, Option<i64>>(
+                    "SELECT CAST(SUM(count) AS SIGNED) FROM message_counts",
+                )
+                .fetch_one(pool)
+                .await?,
+                count,
+                at(count * 9 / 10).await?,
+                at(count / 2).await?,
+            )
+        }
+    };
+    db.close().await;
+    let (Some(deep), Some(middle)) = (deep, middle) else {
+        bail!("no twoot is tagged {tag:?}");
+    };
+    let line = json!({
+        "backend": backend,
+        "version": version,
+        "total": total.unwrap_or(0),
+        "tag": tag,
+        "tag_count": count,
+        "deep_before": deep,
+        "get_id": middle,
+    });
+    println!("{line}");
+    Ok(())
+}
+
+async fn reset(url: &str) -> anyhow::Result<()> {
+    let url = mysql_url(url).context("only MySQL databases are reset; remove a SQLite file")?;
+    let mut server = url::Url::parse(&url)?;
+    let name = server.path().trim_start_matches('/').to_owned();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        bail!("the URL must name a database of letters, digits and _: {name:?}");
+    }
+    server.set_path("");
+    let mut connection = sqlx::MySqlConnection::connect(server.as_str()).await?;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS `{name}`"))
+        .execute(&mut connection)
+        .await?;
+    sqlx::raw_sql(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+        .execute(&mut connection)
+        .await?;
+    connection.close().await?;
+    Ok(())
+}
+
+/// The prototype wrote Python's `str(datetime)`: a space, microseconds and no zone.
+fn write_csv(rows: u64, out: &std::path::Path, seed: u64, years: u32) -> anyhow::Result<()> {
+    let plan = SeedPlan {
+        count: rows,
+        seed,
+        years,
+        until: Utc::now(),
+        node: NodeId::new(1).expect("node 1 exists"),
+    };
+    let mut generator = Generator::new(&plan);
+    let mut writer = csv::Writer::from_path(out)?;
+    writer.write_record(["message", "tag", "timestamp"])?;
+    for _ in 0..rows {
+        let message = generator.next_message();
+        let timestamp = message
+            .timestamp
+            .format("%Y-%m-%d %H:%M:%S%.6f")
+            .to_string();
+        writer.write_record([message.text.as_str(), message.tag.as_str(), &timestamp])?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Run(args) => run(args).await,
+        Command::Probe { url, tag } => probe(&url, &tag).await,
+        Command::Reset { url } => reset(&url).await,
+        Command::Csv {
+            rows,
+            out,
+            seed,
+            years,
+        } => write_csv(rows, &out, seed, years),
+    }
+}
