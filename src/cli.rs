@@ -122,11 +122,13 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The configured store, migrated: commands that write need the tables.
+/// The configured store, migrated and tuned for bulk loads: commands that write need the tables.
 async fn prepared_store(
     config: &Config,
 ) -> anyhow::Result<std::sync::Arc<dyn crate::store::Store>> {
-    let store = crate::app::open_store(config).await?;
+    let mut config = config.clone();
+    config.pool.bulk_load = true;
+    let store = crate::app::open_store(&config).await?;
     store.migrate().await.context("migration failed")?;
     Ok(store)
 }

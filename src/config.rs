@@ -104,6 +104,7 @@ impl Config {
             pool: PoolConfig {
                 max_connections: positive(&get, "DATABASE_MAX_CONNECTIONS", "10")?,
                 acquire_timeout: duration(&get, "DATABASE_ACQUIRE_TIMEOUT", "3s")?,
+                bulk_load: false,
             },
             body_limit: positive(&get, "BODY_LIMIT_BYTES", "65536")? as usize,
             request_timeout: duration(&get, "REQUEST_TIMEOUT", "10s")?,

@@ -12,8 +12,9 @@ use crate::domain::{BackfillIds, MessageText, NewMessage, NodeId, Tag};
 use crate::seed::insert_with_fresh_ids;
 use crate::store::{Store, StoreError};
 
-/// Rows per transaction unless told otherwise.
-pub const DEFAULT_BATCH: usize = 1000;
+/// Rows per transaction unless told otherwise: large enough that commits (each one a disk flush)
+/// are not what an import waits on.
+pub const DEFAULT_BATCH: usize = 50_000;
 
 /// A row that was not imported.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use crate::domain::{BackfillIds, MessageText, NewMessage, NodeId, Tag};
 use crate::store::{Store, StoreError};
 
 /// Rows per transaction when seeding.
-const BATCH: usize = 5_000;
+const BATCH: usize = 50_000;
 
 /// What to generate.
 #[derive(Debug, Clone)]

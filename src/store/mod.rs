@@ -80,6 +80,8 @@ pub struct PoolConfig {
     pub max_connections: u32,
     /// Longest wait for a free connection before a request fails with 503.
     pub acquire_timeout: Duration,
+    /// Tune for loading many rows (`import`, `seed`) rather than for serving.
+    pub bulk_load: bool,
 }
 
 impl Default for PoolConfig {
@@ -87,6 +89,7 @@ impl Default for PoolConfig {
         Self {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(3),
+            bulk_load: false,
         }
     }
 }

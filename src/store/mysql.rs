@@ -44,8 +44,11 @@ impl MySqlStore {
     }
 
     async fn try_insert_batch(&self, messages: &[NewMessage]) -> Result<(), sqlx::Error> {
+        // In primary-key order, each chunk lands in neighbouring pages of the clustered index.
+        let mut sorted: Vec<&NewMessage> = messages.iter().collect();
+        sorted.sort_unstable_by_key(|message| message.id);
         let mut tx = self.pool.begin().await?;
-        for chunk in messages.chunks(ROWS_PER_INSERT) {
+        for chunk in sorted.chunks(ROWS_PER_INSERT) {
             let mut insert =
                 QueryBuilder::<MySql>::new("INSERT INTO messages (id, tag, text, created_at) ");
             insert.push_values(chunk, |mut row, message| {

@@ -111,6 +111,7 @@ async fn readiness_follows_the_database_away_and_back() {
     let pool = twooter::store::PoolConfig {
         max_connections: 4,
         acquire_timeout: Duration::from_millis(500),
+        ..Default::default()
     };
     let store = twooter::store::connect(&through_proxy, &pool)
         .await
