@@ -245,7 +245,7 @@ impl Work {
             }
             (Db::MySql(pool), Op::Tag | Op::Deep | Op::All) => {
                 let (tag, before) = self.page_bounds();
-                let mut query = sqlx::query(sql::page(tag.is_some(), false));
+                let mut query = sqlx::query(sql::mysql_page(tag.is_some(), false));
                 if let Some(tag) = tag {
                     query = query.bind(tag);
                 }
@@ -274,16 +274,12 @@ impl Work {
                 mysql_message(&row)?;
             }
             (Db::Sqlite { readers, .. }, Op::Stats) => {
-                let rows = sqlx::query(sql::SQLITE_STATS)
+                let json: String = sqlx::query_scalar(sql::SQLITE_STATS)
                     .bind(0_i32)
                     .bind(3000_i32)
-                    .fetch_all(readers)
+                    .fetch_one(readers)
                     .await?;
-                for row in &rows {
-                    let _: i32 = row.try_get("year")?;
-                    let _: String = row.try_get("tag")?;
-                    let _: i64 = row.try_get("count")?;
-                }
+                let _: Vec<(i32, String, i64)> = serde_json::from_str(&json)?;
             }
             (Db::MySql(pool), Op::Stats) => {
                 let rows = sqlx::query(sql::MYSQL_STATS)

@@ -59,7 +59,13 @@ impl MySqlStore {
             });
             insert.build().execute(&mut *tx).await?;
         }
-        let slot = rand::thread_rng().gen_range(0..COUNT_SLOTS);
+        // Slots spread concurrent posts; a bulk load is one writer, and keeping its counts in slot
+        // 0 keeps statistics at one row per (year, tag) for everything but recent posts.
+        let slot = if messages.len() == 1 {
+            rand::thread_rng().gen_range(0..COUNT_SLOTS)
+        } else {
+            0
+        };
         for chunk in count_increments(messages).chunks(ROWS_PER_INSERT) {
             let mut upsert =
                 QueryBuilder::<MySql>::new("INSERT INTO message_counts (year, tag, slot, count) ");
@@ -137,7 +143,7 @@ impl Store for MySqlStore {
         let (after, before) = id_bounds(query);
         // Reading up from `after` finds the twoots just newer than it; the page is then reversed.
         let ascending = query.after.is_some();
-        let mut statement = sqlx::query(sql::page(query.tag.is_some(), ascending));
+        let mut statement = sqlx::query(sql::mysql_page(query.tag.is_some(), ascending));
         if let Some(tag) = &query.tag {
             statement = statement.bind(tag.as_str());
         }

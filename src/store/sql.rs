@@ -20,14 +20,37 @@ pub const PAGE_NEWEST: &str = "SELECT id, tag, text, created_at FROM messages \
 pub const PAGE_OLDEST: &str = "SELECT id, tag, text, created_at FROM messages \
      WHERE id > ? AND id < ? ORDER BY id ASC LIMIT ?";
 
-/// Counts per (year, tag) in a year range, on SQLite (one row per pair).
-pub const SQLITE_STATS: &str = "SELECT year, tag, count FROM message_counts \
-     WHERE year BETWEEN ? AND ? AND count > 0 ORDER BY year, tag";
+/// Counts per (year, tag) in a year range, on SQLite, as one JSON array of `[year, tag, count]`:
+/// one row instead of one per pair, since every row crosses a thread to reach the async side.
+pub const SQLITE_STATS: &str = "SELECT json_group_array(json_array(year, tag, count)) \
+     FROM message_counts WHERE year BETWEEN ? AND ? AND count > 0";
 
 /// Counts per (year, tag) in a year range, on MySQL (summing the pair's slot rows).
 pub const MYSQL_STATS: &str = "SELECT year, tag, CAST(SUM(count) AS SIGNED) AS count \
      FROM message_counts WHERE year BETWEEN ? AND ? \
      GROUP BY year, tag HAVING SUM(count) > 0 ORDER BY year, tag";
+
+/// A tag's page on MySQL. The index is named because MariaDB, costing the row lookups of a
+/// non-covering index, picks `ref` access on the tag alone and walks the tag from its newest twoot
+/// down to the cursor: 3 s for a page 90% deep into a tag of 1.5 million twoots, against 1 ms for
+/// the `(tag, id)` range read it takes when told which index to use. Vitess passes the hint on.
+pub const MYSQL_PAGE_BY_TAG_NEWEST: &str = "SELECT id, tag, text, created_at \
+     FROM messages FORCE INDEX (messages_tag_id) \
+     WHERE tag = ? AND id > ? AND id < ? ORDER BY id DESC LIMIT ?";
+
+/// A tag's page on MySQL, oldest first (for `after` cursors); see [`MYSQL_PAGE_BY_TAG_NEWEST`].
+pub const MYSQL_PAGE_BY_TAG_OLDEST: &str = "SELECT id, tag, text, created_at \
+     FROM messages FORCE INDEX (messages_tag_id) \
+     WHERE tag = ? AND id > ? AND id < ? ORDER BY id ASC LIMIT ?";
+
+/// The MySQL page statement for a query with or without a tag, read downwards or upwards.
+pub fn mysql_page(tagged: bool, ascending: bool) -> &'static str {
+    match (tagged, ascending) {
+        (true, false) => MYSQL_PAGE_BY_TAG_NEWEST,
+        (true, true) => MYSQL_PAGE_BY_TAG_OLDEST,
+        (false, _) => page(false, ascending),
+    }
+}
 
 /// The page statement for a query with or without a tag, read downwards or upwards.
 pub fn page(tagged: bool, ascending: bool) -> &'static str {

@@ -166,21 +166,19 @@ impl Store for SqliteStore {
     }
 
     async fn stats(&self, start: i32, end: i32) -> Result<Vec<YearTagCount>, StoreError> {
-        let rows = sqlx::query(sql::SQLITE_STATS)
+        let json: String = sqlx::query_scalar(sql::SQLITE_STATS)
             .bind(start)
             .bind(end)
-            .fetch_all(&self.readers)
+            .fetch_one(&self.readers)
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(YearTagCount {
-                    year: row.try_get("year")?,
-                    tag: row.try_get("tag")?,
-                    count: row.try_get("count")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(Into::into)
+        let rows: Vec<(i32, String, i64)> = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?;
+        let mut counts: Vec<YearTagCount> = rows
+            .into_iter()
+            .map(|(year, tag, count)| YearTagCount { year, tag, count })
+            .collect();
+        counts.sort_unstable();
+        Ok(counts)
     }
 
     async fn is_empty(&self) -> Result<bool, StoreError> {
