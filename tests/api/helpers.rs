@@ -120,6 +120,18 @@ impl Drop for TestDb {
     }
 }
 
+/// Stores `count` synthetic twoots spread over `years` years, the same ones for the same `seed`.
+pub async fn seed_twoots(store: &dyn Store, count: u64, seed: u64, years: u32) {
+    let plan = twooter::seed::SeedPlan {
+        count,
+        seed,
+        years,
+        until: chrono::Utc::now(),
+        node: NodeId::new(2).unwrap(),
+    };
+    twooter::seed::seed(store, &plan, |_| {}).await.unwrap();
+}
+
 /// Settings for a router under test: the defaults, as a laptop would run them.
 pub fn test_config() -> Config {
     Config::from_lookup(|_| None).unwrap()

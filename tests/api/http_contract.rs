@@ -307,16 +307,7 @@ async fn pages_follow_the_next_link_to_the_end() {
 #[tokio::test]
 async fn limit_defaults_to_100_and_allows_1_to_1000() {
     let (db, app) = fresh_app().await;
-    let plan = twooter::seed::SeedPlan {
-        count: 1005,
-        seed: 1,
-        years: 3,
-        until: chrono::Utc::now(),
-        node: twooter::domain::NodeId::new(2).unwrap(),
-    };
-    twooter::seed::seed(db.store.as_ref(), &plan, |_| {})
-        .await
-        .unwrap();
+    crate::helpers::seed_twoots(db.store.as_ref(), 1005, 1, 3).await;
     let count = |uri: &'static str| {
         let app = app.clone();
         async move { get(&app, uri).await.json().as_array().unwrap().len() }

@@ -8,16 +8,7 @@ use crate::helpers::{Backend, TestDb};
 
 /// Fills the database so the planner has statistics that look like production.
 async fn fill(db: &TestDb) {
-    let plan = twooter::seed::SeedPlan {
-        count: 5000,
-        seed: 3,
-        years: 25,
-        until: chrono::Utc::now(),
-        node: twooter::domain::NodeId::new(1).unwrap(),
-    };
-    twooter::seed::seed(db.store.as_ref(), &plan, |_| {})
-        .await
-        .unwrap();
+    crate::helpers::seed_twoots(db.store.as_ref(), 5000, 3, 25).await;
 }
 
 /// Each statement with parameters that exercise it: a tag, id bounds, a limit, or a year range.
