@@ -2,6 +2,7 @@
 //! keys, no `RETURNING`, every read an index range.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rand::Rng;
@@ -25,6 +26,11 @@ const COUNT_SLOTS: u8 = 16;
 /// Attempts at a transaction that InnoDB aborted to break a deadlock or a lock wait.
 const LOCK_RETRIES: usize = 5;
 
+/// A connection idle this long is pinged before it is handed out. A busier one has just been
+/// pinged by the pool on its release, so pinging it again would only add a round trip to the
+/// request; an idle one may have been cut by `wait_timeout`, a proxy or a failover.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// Twoots in a MySQL-compatible database.
 #[derive(Debug, Clone)]
 pub struct MySqlStore {
@@ -38,9 +44,24 @@ impl MySqlStore {
         let pool = MySqlPoolOptions::new()
             .max_connections(pool.max_connections.max(1))
             .acquire_timeout(pool.acquire_timeout)
+            // sqlx pings on every acquire by default: a second round trip per query.
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                        sqlx::Connection::ping(connection).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         Ok(Self { pool })
+    }
+
+    /// The connection pool, for tools that must run statements exactly as the store does.
+    pub fn pool(&self) -> &MySqlPool {
+        &self.pool
     }
 
     async fn try_insert_batch(&self, messages: &[NewMessage]) -> Result<(), sqlx::Error> {

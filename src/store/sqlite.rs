@@ -50,23 +50,34 @@ impl SqliteStore {
         } else {
             options.clone()
         };
-        let writer = SqlitePoolOptions::new()
+        let writer = pool_options(pool)
             .max_connections(1)
-            .acquire_timeout(pool.acquire_timeout)
             .connect_with(writer_options)
             .await?;
         // Each in-memory connection would see its own empty database, so it gets only the writer.
         let readers = if in_memory {
             writer.clone()
         } else {
-            SqlitePoolOptions::new()
+            pool_options(pool)
                 .max_connections(pool.max_connections.max(1))
-                .acquire_timeout(pool.acquire_timeout)
                 .connect_with(options.read_only(true))
                 .await?
         };
         Ok(Self { writer, readers })
     }
+
+    /// The writer and the readers, for tools that must run statements exactly as the store does.
+    pub fn pools(&self) -> (&SqlitePool, &SqlitePool) {
+        (&self.writer, &self.readers)
+    }
+}
+
+fn pool_options(pool: &PoolConfig) -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .acquire_timeout(pool.acquire_timeout)
+        // An embedded database cannot drop a connection, so sqlx's ping on every acquire would
+        // only add a trip to the connection's worker thread and back to each query.
+        .test_before_acquire(false)
 }
 
 fn message_from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
