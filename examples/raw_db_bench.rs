@@ -11,7 +11,6 @@
 //!
 //! `run` prints one JSON line: `{"ops_per_sec", "p50_ms", "p99_ms", "errors", …}`.
 
-use std::str::FromStr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,14 +21,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hdrhistogram::Histogram;
 use rand::Rng;
 use serde_json::json;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::mysql::MySqlPool;
+use sqlx::sqlite::SqlitePool;
 use sqlx::{Connection, Row};
 use twooter::domain::NodeId;
 use twooter::seed::{Generator, SeedPlan};
-use twooter::store::sql;
+use twooter::store::{sql, MySqlStore, PoolConfig, SqliteStore};
 
 /// The service's default `DATABASE_ACQUIRE_TIMEOUT`, which `scripts/bench` also gives the server.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -64,6 +61,14 @@ enum Command {
     Reset {
         #[arg(long)]
         url: String,
+    },
+    /// Grow InnoDB's buffer pool to at least BYTES (never shrink it) and print it before and
+    /// after, as JSON. Seeding 10M twoots into the default 128 MiB pool is bound by disk reads.
+    BufferPool {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        bytes: u64,
     },
     /// Write N synthetic twoots as the prototype's CSV export (`message,tag,timestamp`).
     Csv {
@@ -144,33 +149,23 @@ fn mysql_url(url: &str) -> Option<String> {
 }
 
 impl Db {
-    /// The same options as `SqliteStore::connect` and `MySqlStore::connect`.
+    /// The pools of the service's own stores, so set up exactly as the service's are.
     async fn connect(url: &str, pool: u32) -> anyhow::Result<Self> {
+        let config = PoolConfig {
+            max_connections: pool,
+            acquire_timeout: ACQUIRE_TIMEOUT,
+            bulk_load: false,
+        };
         if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(ACQUIRE_TIMEOUT);
-            let writer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect_with(options.clone())
-                .await?;
-            let readers = SqlitePoolOptions::new()
-                .max_connections(pool.max(1))
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect_with(options.read_only(true))
-                .await?;
-            Ok(Self::Sqlite { writer, readers })
+            let store = SqliteStore::connect(url, &config).await?;
+            let (writer, readers) = store.pools();
+            Ok(Self::Sqlite {
+                writer: writer.clone(),
+                readers: readers.clone(),
+            })
         } else if let Some(url) = mysql_url(url) {
-            let options = MySqlConnectOptions::from_str(&url)?.charset("utf8mb4");
-            let pool = MySqlPoolOptions::new()
-                .max_connections(pool.max(1))
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect_with(options)
-                .await?;
-            Ok(Self::MySql(pool))
+            let store = MySqlStore::connect(&url, &config).await?;
+            Ok(Self::MySql(store.pool().clone()))
         } else {
             bail!("unsupported database URL {url:?}: use sqlite:, mysql: or mariadb:")
         }
@@ -585,6 +580,38 @@ async fn reset(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn buffer_pool(url: &str, bytes: u64) -> anyhow::Result<()> {
+    let url = mysql_url(url).context("only MySQL has a buffer pool")?;
+    let mut connection = sqlx::MySqlConnection::connect(&url).await?;
+    let size = "SELECT CAST(@@innodb_buffer_pool_size AS UNSIGNED)";
+    let before: u64 = sqlx::query_scalar(size).fetch_one(&mut connection).await?;
+    if before < bytes {
+        sqlx::query("SET GLOBAL innodb_buffer_pool_size = ?")
+            .bind(bytes)
+            .execute(&mut connection)
+            .await?;
+    }
+    // The server resizes in the background, in whole chunks.
+    let mut after: u64 = sqlx::query_scalar(size).fetch_one(&mut connection).await?;
+    for _ in 0..600 {
+        let status: Option<(String, String)> =
+            sqlx::query_as("SHOW STATUS LIKE 'Innodb_buffer_pool_resize_status'")
+                .fetch_optional(&mut connection)
+                .await?;
+        let resizing = status.is_some_and(|(_, value)| {
+            !value.is_empty() && !value.contains("Completed") && !value.contains("finished")
+        });
+        if !resizing {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = sqlx::query_scalar(size).fetch_one(&mut connection).await?;
+    }
+    connection.close().await?;
+    println!("{}", json!({ "before": before, "after": after }));
+    Ok(())
+}
+
 /// The prototype wrote Python's `str(datetime)`: a space, microseconds and no zone.
 fn write_csv(rows: u64, out: &std::path::Path, seed: u64, years: u32) -> anyhow::Result<()> {
     let plan = SeedPlan {
@@ -609,12 +636,17 @@ fn write_csv(rows: u64, out: &std::path::Path, seed: u64, years: u32) -> anyhow:
     Ok(())
 }
 
+/// The service's allocator, so that only HTTP separates the two measurements.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run(args) => run(args).await,
         Command::Probe { url, tag } => probe(&url, &tag).await,
         Command::Reset { url } => reset(&url).await,
+        Command::BufferPool { url, bytes } => buffer_pool(&url, bytes).await,
         Command::Csv {
             rows,
             out,
