@@ -160,3 +160,49 @@ async fn the_body_limit_is_configurable() {
         StatusCode::CREATED
     );
 }
+
+/// MariaDB closes connections idle past `wait_timeout`, as proxies and failovers do. The pool
+/// must notice before a request gets such a connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_connection_the_server_closed_is_replaced_before_use() {
+    let Some(db) = TestDb::new(Backend::MySql).await else {
+        return;
+    };
+    // One connection, so the request after the kill can only get the killed one or a new one.
+    let pool = twooter::store::PoolConfig {
+        max_connections: 1,
+        acquire_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let store = twooter::store::connect(&db.url, &pool).await.unwrap();
+    let app = app(store);
+    assert_eq!(get(&app, "/messages").await.status, StatusCode::OK);
+
+    let database = db.url.rsplit('/').next().unwrap().to_owned();
+    let admin = sqlx::MySqlPool::connect(&crate::helpers::mysql_server_url())
+        .await
+        .unwrap();
+    let pooled: Vec<i64> = sqlx::query_scalar(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
+    )
+    .bind(&database)
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    assert!(
+        !pooled.is_empty(),
+        "the service holds a connection to {database}"
+    );
+    for id in pooled {
+        sqlx::query(&format!("KILL CONNECTION {id}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    admin.close().await;
+
+    // Past the idle time after which the pool pings a connection before handing it out.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let reply = get(&app, "/messages").await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
+}
