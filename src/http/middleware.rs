@@ -97,11 +97,14 @@ async fn access_log(request: Request, next: Next) -> Response {
         .and_then(|id| id.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let remote = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
+    // Formatting the peer's address is wasted work when access lines are filtered out.
+    let remote = tracing::enabled!(target: "twooter::access", tracing::Level::INFO)
+        .then(|| request.extensions().get::<ConnectInfo<SocketAddr>>())
+        .flatten()
         .map(|ConnectInfo(addr)| addr.to_string());
-    let span = tracing::info_span!("request", request_id = %request_id);
+    // At ERROR level the span is on whenever any event is, so the warnings and errors a request
+    // logs carry its id even under RUST_LOG=warn.
+    let span = tracing::error_span!("request", request_id = %request_id);
     let response = next.run(request).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();

@@ -206,3 +206,78 @@ async fn an_idle_connection_the_server_closed_is_replaced_before_use() {
     let reply = get(&app, "/messages").await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
 }
+
+/// Log output kept in memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
+    type Writer = Self;
+
+    fn make_writer(&'w self) -> Self {
+        self.clone()
+    }
+}
+
+/// A 5xx body says nothing; its cause is in the log under the request's id, and must stay there
+/// when operators keep only warnings and errors.
+#[tokio::test]
+async fn under_rust_log_warn_a_failed_request_logs_its_cause_with_its_request_id() {
+    let down = Router::new().route(
+        "/down",
+        get_route(|| async {
+            twooter::error::ApiError::Unavailable("connection refused by the database".into())
+        }),
+    );
+    let options = middleware::Options {
+        request_timeout: Duration::from_secs(5),
+        cors_origins: Vec::new(),
+    };
+    let app = middleware::wrap(down, &options);
+    let logs = Captured::default();
+    let _guard = tracing::subscriber::set_default(twooter::telemetry::subscriber(
+        true,
+        "warn",
+        logs.clone(),
+    ));
+
+    let request = Request::get("/down")
+        .header("x-request-id", "trace-me-42")
+        .body(Body::empty())
+        .unwrap();
+    let reply = send(&app, request).await;
+    reply.problem(503);
+    assert!(!String::from_utf8_lossy(&reply.body).contains("connection refused"));
+
+    let output = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = output
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let warning = lines
+        .iter()
+        .find(|line| line["message"] == "database unavailable")
+        .unwrap_or_else(|| panic!("no warning logged: {output}"));
+    assert_eq!(warning["level"], "WARN");
+    assert_eq!(warning["span"]["request_id"], "trace-me-42", "{output}");
+    assert!(warning["error"]
+        .as_str()
+        .unwrap()
+        .contains("connection refused by the database"));
+    // The access line is INFO, so this filter leaves it out.
+    assert!(
+        lines.iter().all(|line| line["message"] != "request"),
+        "{output}"
+    );
+}
