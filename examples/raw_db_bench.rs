@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! raw_db_bench run --url URL --op tag|all|deep|get|stats|post --concurrency C --pool P --duration 10s
+//!     (reads run the store's statements on its pools; a post is the store's own `insert`)
 //! raw_db_bench probe --url URL --tag coffee     ids for the cursor and by-id runs, as JSON
 //! raw_db_bench reset --url mysql://…/db         drop and create a MySQL database
 //! raw_db_bench csv --rows N --out FILE          a CSV export in the prototype's format
@@ -11,31 +12,21 @@
 //!
 //! `run` prints one JSON line: `{"ops_per_sec", "p50_ms", "p99_ms", "errors", …}`.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use hdrhistogram::Histogram;
-use rand::Rng;
 use serde_json::json;
-use sqlx::mysql::MySqlPool;
-use sqlx::sqlite::SqlitePool;
 use sqlx::{Connection, Row};
-use twooter::domain::NodeId;
+use twooter::domain::{IdGenerator, MessageText, NewMessage, NodeId, Tag};
 use twooter::seed::{Generator, SeedPlan};
-use twooter::store::{sql, MySqlStore, PoolConfig, SqliteStore};
+use twooter::store::{sql, MySqlStore, PoolConfig, SqliteStore, Store};
 
 /// The service's default `DATABASE_ACQUIRE_TIMEOUT`, which `scripts/bench` also gives the server.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Counter rows per (year, tag) on MySQL, as in the store and its migration.
-const COUNT_SLOTS: u8 = 16;
-
-/// Attempts at a post that InnoDB aborted for a deadlock or lock wait, as in the store.
-const LOCK_RETRIES: usize = 5;
 
 /// Latencies are recorded in microseconds up to a minute, to 3 significant digits.
 const MAX_LATENCY_US: u64 = 60_000_000;
@@ -128,14 +119,11 @@ struct RunArgs {
     id: Option<i64>,
 }
 
-/// The pools as the service opens them.
+/// The service's own store: reads run its statements on its pools, posts are its `insert`.
 #[derive(Clone)]
 enum Db {
-    Sqlite {
-        writer: SqlitePool,
-        readers: SqlitePool,
-    },
-    MySql(MySqlPool),
+    Sqlite(SqliteStore),
+    MySql(MySqlStore),
 }
 
 fn mysql_url(url: &str) -> Option<String> {
@@ -149,7 +137,7 @@ fn mysql_url(url: &str) -> Option<String> {
 }
 
 impl Db {
-    /// The pools of the service's own stores, so set up exactly as the service's are.
+    /// The service's own store, so its pools are set up exactly as the service's are.
     async fn connect(url: &str, pool: u32) -> anyhow::Result<Self> {
         let config = PoolConfig {
             max_connections: pool,
@@ -157,27 +145,18 @@ impl Db {
             bulk_load: false,
         };
         if url.starts_with("sqlite:") {
-            let store = SqliteStore::connect(url, &config).await?;
-            let (writer, readers) = store.pools();
-            Ok(Self::Sqlite {
-                writer: writer.clone(),
-                readers: readers.clone(),
-            })
+            Ok(Self::Sqlite(SqliteStore::connect(url, &config).await?))
         } else if let Some(url) = mysql_url(url) {
-            let store = MySqlStore::connect(&url, &config).await?;
-            Ok(Self::MySql(store.pool().clone()))
+            Ok(Self::MySql(MySqlStore::connect(&url, &config).await?))
         } else {
             bail!("unsupported database URL {url:?}: use sqlite:, mysql: or mariadb:")
         }
     }
 
-    async fn close(&self) {
+    fn store(&self) -> &dyn Store {
         match self {
-            Self::Sqlite { writer, readers } => {
-                readers.close().await;
-                writer.close().await;
-            }
-            Self::MySql(pool) => pool.close().await,
+            Self::Sqlite(store) => store,
+            Self::MySql(store) => store,
         }
     }
 }
@@ -190,10 +169,10 @@ struct Work {
     limit: i64,
     before: i64,
     id: i64,
-    /// Ids for posts. They start at this millisecond's Snowflake range and count up, so each run
-    /// appends at the right end of the primary key as the service's posts do, and never collides
-    /// with ids made in another millisecond.
-    next_id: AtomicI64,
+    /// Ids for posts, made as the service makes them.
+    ids: IdGenerator,
+    post_text: MessageText,
+    post_tag: Tag,
 }
 
 /// Decodes a page row as the service does, so the driver does the same work.
@@ -213,18 +192,10 @@ fn mysql_message(row: &sqlx::mysql::MySqlRow) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Whether InnoDB rolled the transaction back for a deadlock (1213) or a lock wait (1205).
-fn is_lock_conflict(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .and_then(|db| db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
-        .is_some_and(|db| matches!(db.number(), 1205 | 1213))
-}
-
 impl Work {
     async fn once(&self) -> anyhow::Result<()> {
         match (&self.db, self.op) {
-            (Db::Sqlite { readers, .. }, Op::Tag | Op::Deep | Op::All) => {
+            (Db::Sqlite(store), Op::Tag | Op::Deep | Op::All) => {
                 let (tag, before) = self.page_bounds();
                 let mut query = sqlx::query(sql::page(tag.is_some(), false));
                 if let Some(tag) = tag {
@@ -234,11 +205,11 @@ impl Work {
                     .bind(-1_i64)
                     .bind(before)
                     .bind(self.limit)
-                    .fetch_all(readers)
+                    .fetch_all(store.readers())
                     .await?;
                 rows.iter().try_for_each(sqlite_message)?;
             }
-            (Db::MySql(pool), Op::Tag | Op::Deep | Op::All) => {
+            (Db::MySql(store), Op::Tag | Op::Deep | Op::All) => {
                 let (tag, before) = self.page_bounds();
                 let mut query = sqlx::query(sql::mysql_page(tag.is_some(), false));
                 if let Some(tag) = tag {
@@ -248,39 +219,39 @@ impl Work {
                     .bind(-1_i64)
                     .bind(before)
                     .bind(self.limit)
-                    .fetch_all(pool)
+                    .fetch_all(store.pool())
                     .await?;
                 rows.iter().try_for_each(mysql_message)?;
             }
-            (Db::Sqlite { readers, .. }, Op::Get) => {
+            (Db::Sqlite(store), Op::Get) => {
                 let row = sqlx::query(sql::GET_MESSAGE)
                     .bind(self.id)
-                    .fetch_optional(readers)
+                    .fetch_optional(store.readers())
                     .await?
                     .context("no such twoot")?;
                 sqlite_message(&row)?;
             }
-            (Db::MySql(pool), Op::Get) => {
+            (Db::MySql(store), Op::Get) => {
                 let row = sqlx::query(sql::GET_MESSAGE)
                     .bind(self.id)
-                    .fetch_optional(pool)
+                    .fetch_optional(store.pool())
                     .await?
                     .context("no such twoot")?;
                 mysql_message(&row)?;
             }
-            (Db::Sqlite { readers, .. }, Op::Stats) => {
+            (Db::Sqlite(store), Op::Stats) => {
                 let json: String = sqlx::query_scalar(sql::SQLITE_STATS)
                     .bind(0_i32)
                     .bind(3000_i32)
-                    .fetch_one(readers)
+                    .fetch_one(store.readers())
                     .await?;
                 let _: Vec<(i32, String, i64)> = serde_json::from_str(&json)?;
             }
-            (Db::MySql(pool), Op::Stats) => {
+            (Db::MySql(store), Op::Stats) => {
                 let rows = sqlx::query(sql::MYSQL_STATS)
                     .bind(0_i32)
                     .bind(3000_i32)
-                    .fetch_all(pool)
+                    .fetch_all(store.pool())
                     .await?;
                 for row in &rows {
                     let _: i16 = row.try_get("year")?;
@@ -288,18 +259,15 @@ impl Work {
                     let _: i64 = row.try_get("count")?;
                 }
             }
-            (Db::Sqlite { writer, .. }, Op::Post) => self.post_sqlite(writer).await?,
-            (Db::MySql(pool), Op::Post) => {
-                let mut attempt = 1;
-                loop {
-                    match self.post_mysql(pool).await {
-                        Ok(()) => break,
-                        Err(error) if attempt < LOCK_RETRIES && is_lock_conflict(&error) => {
-                            attempt += 1;
-                        }
-                        Err(error) => return Err(error.into()),
-                    }
-                }
+            (db, Op::Post) => {
+                let id = self.ids.next_id();
+                let message = NewMessage {
+                    id,
+                    text: self.post_text.clone(),
+                    tag: self.post_tag.clone(),
+                    timestamp: id.timestamp(),
+                };
+                db.store().insert(&message).await?;
             }
         }
         Ok(())
@@ -312,55 +280,6 @@ impl Work {
             Op::Deep => (Some(&self.tag), self.before),
             _ => (None, i64::MAX),
         }
-    }
-
-    /// The store's insert of one twoot: the row and its count, in one durable transaction.
-    async fn post_sqlite(&self, writer: &SqlitePool) -> Result<(), sqlx::Error> {
-        let now = Utc::now();
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut tx = writer.begin().await?;
-        sqlx::query("INSERT INTO messages (id, tag, text, created_at) VALUES (?, ?, ?, ?)")
-            .bind(id)
-            .bind("bench")
-            .bind("bench")
-            .bind(now.timestamp_millis())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO message_counts (year, tag, count) VALUES (?, ?, ?) \
-             ON CONFLICT (year, tag) DO UPDATE SET count = count + excluded.count",
-        )
-        .bind(now.year())
-        .bind("bench")
-        .bind(1_i64)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await
-    }
-
-    async fn post_mysql(&self, pool: &MySqlPool) -> Result<(), sqlx::Error> {
-        let now = Utc::now();
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let slot = rand::thread_rng().gen_range(0..COUNT_SLOTS);
-        let mut tx = pool.begin().await?;
-        sqlx::query("INSERT INTO messages (id, tag, text, created_at) VALUES (?, ?, ?, ?)")
-            .bind(id)
-            .bind("bench")
-            .bind("bench")
-            .bind(now.naive_utc())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO message_counts (year, tag, slot, count) VALUES (?, ?, ?, ?) \
-             ON DUPLICATE KEY UPDATE count = count + VALUES(count)",
-        )
-        .bind(now.year())
-        .bind("bench")
-        .bind(slot)
-        .bind(1_i64)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await
     }
 }
 
@@ -440,7 +359,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         limit: args.limit,
         before,
         id,
-        next_id: AtomicI64::new(Utc::now().timestamp_millis() << 21),
+        ids: IdGenerator::new(NodeId::random()),
+        post_text: MessageText::parse("bench").expect("a valid text"),
+        post_tag: Tag::parse("bench").expect("a valid tag"),
     });
     let from = Instant::now() + args.warmup;
     let until = from + args.duration;
@@ -464,7 +385,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         first_error = first_error.or(tally.first_error);
     }
     let cpu = meter.await?;
-    db.close().await;
+    db.store().close().await;
     let seconds = args.duration.as_secs_f64();
     let ops = latencies_us.len();
     let ms = |quantile: f64| latencies_us.value_at_quantile(quantile) as f64 / 1000.0;
@@ -493,7 +414,8 @@ async fn probe(url: &str, tag: &str) -> anyhow::Result<()> {
     const TAG_COUNT: &str = "SELECT COUNT(*) FROM messages WHERE tag = ?";
     let db = Db::connect(url, 1).await?;
     let (backend, version, total, count, deep, middle) = match &db {
-        Db::Sqlite { readers, .. } => {
+        Db::Sqlite(store) => {
+            let readers = store.readers();
             let count: i64 = sqlx::query_scalar(TAG_COUNT)
                 .bind(tag)
                 .fetch_one(readers)
@@ -517,7 +439,8 @@ async fn probe(url: &str, tag: &str) -> anyhow::Result<()> {
                 at(count / 2).await?,
             )
         }
-        Db::MySql(pool) => {
+        Db::MySql(store) => {
+            let pool = store.pool();
             let count: i64 = sqlx::query_scalar(TAG_COUNT)
                 .bind(tag)
                 .fetch_one(pool)
@@ -544,7 +467,7 @@ async fn probe(url: &str, tag: &str) -> anyhow::Result<()> {
             )
         }
     };
-    db.close().await;
+    db.store().close().await;
     let (Some(deep), Some(middle)) = (deep, middle) else {
         bail!("no twoot is tagged {tag:?}");
     };

@@ -66,9 +66,9 @@ impl SqliteStore {
         Ok(Self { writer, readers })
     }
 
-    /// The writer and the readers, for tools that must run statements exactly as the store does.
-    pub fn pools(&self) -> (&SqlitePool, &SqlitePool) {
-        (&self.writer, &self.readers)
+    /// The readers' pool, for tools that must run statements exactly as the store does.
+    pub fn readers(&self) -> &SqlitePool {
+        &self.readers
     }
 }
 
