@@ -11,7 +11,8 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::domain::{IdGenerator, NodeId};
 use crate::http::{self, middleware, AppState};
-use crate::store::{self, Instrumented, Store};
+use crate::metrics::InstrumentedStore;
+use crate::store::{self, Store};
 
 /// Opens the configured store.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
@@ -33,7 +34,7 @@ pub fn node_id(config: &Config) -> NodeId {
 pub fn build_router(config: &Config, store: Arc<dyn Store>, node: NodeId) -> axum::Router {
     crate::metrics::install();
     let state = AppState {
-        store: Arc::new(Instrumented(store)),
+        store: Arc::new(InstrumentedStore(store)),
         ids: Arc::new(IdGenerator::new(node)),
         readiness_timeout: config.readiness_timeout,
         body_limit: config.body_limit,

@@ -9,8 +9,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 
 use crate::domain::{BackfillIds, MessageText, NewMessage, NodeId, Tag};
-use crate::seed::insert_with_fresh_ids;
-use crate::store::{Store, StoreError};
+use crate::store::{insert_with_fresh_ids, Store, StoreError};
 
 /// Rows per transaction unless told otherwise: large enough that commits (each one a disk flush)
 /// are not what an import waits on.

@@ -5,7 +5,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
-pub mod error;
 pub mod http;
 pub mod import;
 pub mod metrics;

@@ -5,7 +5,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, FieldError};
+use crate::http::error::{ApiError, FieldError};
 use crate::http::AppState;
 
 /// A JSON request body, parsed but not yet checked against any shape, so that the handler can

@@ -1,5 +1,6 @@
 //! The HTTP API: routes, the OpenAPI document generated from them, and the middleware around them.
 
+pub mod error;
 pub mod extract;
 pub mod messages;
 pub mod middleware;
@@ -17,7 +18,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::domain::IdGenerator;
-use crate::error::{ApiError, FieldError, Location, Problem};
+use crate::http::error::{ApiError, FieldError, Location, Problem};
 use crate::store::Store;
 
 /// What every handler shares: no per-instance data that another instance would need.

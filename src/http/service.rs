@@ -7,7 +7,7 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ApiResult, Problem, PROBLEM_JSON};
+use crate::http::error::{ApiError, ApiResult, Problem, PROBLEM_JSON};
 use crate::http::AppState;
 use crate::store::StoreError;
 

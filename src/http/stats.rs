@@ -7,7 +7,7 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::error::{ApiError, ApiResult, FieldError, Problem, PROBLEM_JSON};
+use crate::http::error::{ApiError, ApiResult, FieldError, Problem, PROBLEM_JSON};
 use crate::http::extract::{ParamErrors, QueryParams};
 use crate::http::AppState;
 

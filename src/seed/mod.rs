@@ -14,7 +14,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::domain::{BackfillIds, MessageText, NewMessage, NodeId, Tag};
-use crate::store::{Store, StoreError};
+use crate::store::{insert_with_fresh_ids, Store, StoreError};
 
 /// Rows per transaction when seeding.
 const BATCH: usize = 50_000;
@@ -117,26 +117,6 @@ pub async fn seed(
     }
     tracing::debug!(stored, elapsed = ?started.elapsed(), "seeded");
     Ok(stored)
-}
-
-/// Inserts `batch`, giving it new ids and trying again when one of its ids is already taken.
-pub async fn insert_with_fresh_ids(
-    store: &dyn Store,
-    batch: &mut [NewMessage],
-    mut reassign: impl FnMut(&mut [NewMessage]),
-) -> Result<(), StoreError> {
-    const ATTEMPTS: usize = 5;
-    let mut attempt = 1;
-    loop {
-        match store.insert_batch(batch).await {
-            Err(StoreError::DuplicateId(taken)) if attempt < ATTEMPTS => {
-                tracing::warn!(%taken, attempt, "an id in the batch is taken; retrying with new ids");
-                reassign(batch);
-                attempt += 1;
-            }
-            result => return result,
-        }
-    }
 }
 
 /// The demo data the embedded database starts with: a few hundred twoots over the last ten years.

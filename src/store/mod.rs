@@ -4,8 +4,9 @@
 //! `message_counts`, the number of twoots per (year, tag) kept up to date in the same transaction
 //! as every write, so statistics never scan `messages`.
 
-mod instrumented;
+mod fresh_ids;
 mod mysql;
+mod rows;
 pub mod sql;
 mod sqlite;
 
@@ -18,7 +19,7 @@ use chrono::Datelike;
 
 use crate::domain::{Message, MessageId, NewMessage, Tag};
 
-pub use instrumented::Instrumented;
+pub use fresh_ids::{insert_with_fresh_ids, ID_ATTEMPTS};
 pub use mysql::MySqlStore;
 pub use sqlite::SqliteStore;
 
@@ -184,11 +185,4 @@ fn duplicate_or(error: sqlx::Error, messages: &[NewMessage]) -> StoreError {
         (true, Some(first)) => StoreError::DuplicateId(first.id),
         _ => error.into(),
     }
-}
-
-/// Bounds of the id range a page reads, exclusive on both ends.
-fn id_bounds(query: &PageQuery) -> (i64, i64) {
-    let after = query.after.map_or(-1, MessageId::as_i64);
-    let before = query.before.map_or(i64::MAX, MessageId::as_i64);
-    (after, before)
 }

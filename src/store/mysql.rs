@@ -9,9 +9,10 @@ use rand::Rng;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{MySql, QueryBuilder, Row};
 
+use super::rows;
 use super::{
-    count_increments, duplicate_or, id_bounds, sql, PageQuery, PoolConfig, PoolStats, Store,
-    StoreError, YearTagCount,
+    count_increments, duplicate_or, sql, PageQuery, PoolConfig, PoolStats, Store, StoreError,
+    YearTagCount,
 };
 use crate::domain::{Message, MessageId, NewMessage};
 
@@ -114,13 +115,7 @@ fn is_lock_conflict(error: &sqlx::Error) -> bool {
 }
 
 fn message_from_row(row: &MySqlRow) -> Result<Message, sqlx::Error> {
-    let created_at: chrono::NaiveDateTime = row.try_get("created_at")?;
-    Ok(Message {
-        id: MessageId::from_i64(row.try_get("id")?),
-        tag: row.try_get("tag")?,
-        text: row.try_get("text")?,
-        timestamp: created_at.and_utc(),
-    })
+    rows::message_from_row(row, |at: chrono::NaiveDateTime| Some(at.and_utc()))
 }
 
 #[async_trait]
@@ -153,35 +148,11 @@ impl Store for MySqlStore {
     }
 
     async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
-        let row = sqlx::query(sql::GET_MESSAGE)
-            .bind(id.as_i64())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(message_from_row).transpose()?)
+        Ok(rows::fetch_one(&self.pool, id, message_from_row).await?)
     }
 
     async fn page(&self, query: &PageQuery) -> Result<Vec<Message>, StoreError> {
-        let (after, before) = id_bounds(query);
-        // Reading up from `after` finds the twoots just newer than it; the page is then reversed.
-        let ascending = query.after.is_some();
-        let mut statement = sqlx::query(sql::mysql_page(query.tag.is_some(), ascending));
-        if let Some(tag) = &query.tag {
-            statement = statement.bind(tag.as_str());
-        }
-        let rows = statement
-            .bind(after)
-            .bind(before)
-            .bind(i64::from(query.limit))
-            .fetch_all(&self.pool)
-            .await?;
-        let mut messages = rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        if ascending {
-            messages.reverse();
-        }
-        Ok(messages)
+        Ok(rows::fetch_page(&self.pool, sql::mysql_page, query, message_from_row).await?)
     }
 
     async fn stats(&self, start: i32, end: i32) -> Result<Vec<YearTagCount>, StoreError> {

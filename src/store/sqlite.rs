@@ -9,11 +9,12 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 
+use super::rows;
 use super::{
-    count_increments, duplicate_or, id_bounds, sql, PageQuery, PoolConfig, PoolStats, Store,
-    StoreError, YearTagCount,
+    count_increments, duplicate_or, sql, PageQuery, PoolConfig, PoolStats, Store, StoreError,
+    YearTagCount,
 };
 use crate::domain::{Message, MessageId, NewMessage};
 
@@ -81,16 +82,7 @@ fn pool_options(pool: &PoolConfig) -> SqlitePoolOptions {
 }
 
 fn message_from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
-    let created_ms: i64 = row.try_get("created_at")?;
-    Ok(Message {
-        id: MessageId::from_i64(row.try_get("id")?),
-        tag: row.try_get("tag")?,
-        text: row.try_get("text")?,
-        timestamp: Utc
-            .timestamp_millis_opt(created_ms)
-            .single()
-            .ok_or_else(|| sqlx::Error::Decode(format!("bad created_at {created_ms}").into()))?,
-    })
+    rows::message_from_row(row, |ms: i64| Utc.timestamp_millis_opt(ms).single())
 }
 
 #[async_trait]
@@ -145,35 +137,11 @@ impl Store for SqliteStore {
     }
 
     async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
-        let row = sqlx::query(sql::GET_MESSAGE)
-            .bind(id.as_i64())
-            .fetch_optional(&self.readers)
-            .await?;
-        Ok(row.as_ref().map(message_from_row).transpose()?)
+        Ok(rows::fetch_one(&self.readers, id, message_from_row).await?)
     }
 
     async fn page(&self, query: &PageQuery) -> Result<Vec<Message>, StoreError> {
-        let (after, before) = id_bounds(query);
-        // Reading up from `after` finds the twoots just newer than it; the page is then reversed.
-        let ascending = query.after.is_some();
-        let mut statement = sqlx::query(sql::page(query.tag.is_some(), ascending));
-        if let Some(tag) = &query.tag {
-            statement = statement.bind(tag.as_str());
-        }
-        let rows = statement
-            .bind(after)
-            .bind(before)
-            .bind(i64::from(query.limit))
-            .fetch_all(&self.readers)
-            .await?;
-        let mut messages = rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        if ascending {
-            messages.reverse();
-        }
-        Ok(messages)
+        Ok(rows::fetch_page(&self.readers, sql::page, query, message_from_row).await?)
     }
 
     async fn stats(&self, start: i32, end: i32) -> Result<Vec<YearTagCount>, StoreError> {

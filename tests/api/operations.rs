@@ -237,7 +237,7 @@ async fn under_rust_log_warn_a_failed_request_logs_its_cause_with_its_request_id
     let down = Router::new().route(
         "/down",
         get_route(|| async {
-            twooter::error::ApiError::Unavailable("connection refused by the database".into())
+            twooter::http::error::ApiError::Unavailable("connection refused by the database".into())
         }),
     );
     let options = middleware::Options {

@@ -9,13 +9,10 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::domain::{MessageText, NewMessage, Tag};
-use crate::error::{ApiError, ApiResult, FieldError, Problem, PROBLEM_JSON};
+use crate::http::error::{ApiError, ApiResult, FieldError, Problem, PROBLEM_JSON};
 use crate::http::extract::JsonBody;
 use crate::http::AppState;
-use crate::store::StoreError;
-
-/// Times a post is retried with a fresh id when its id is already taken.
-const ID_ATTEMPTS: usize = 5;
+use crate::store;
 
 /// The body of `POST /messages`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -58,25 +55,22 @@ pub async fn create_message(
     JsonBody(body): JsonBody,
 ) -> ApiResult<impl IntoResponse> {
     let (text, tag) = validate(&body)?;
-    let mut attempt = 0;
-    let message = loop {
-        attempt += 1;
-        let id = state.ids.next_id();
-        let message = NewMessage {
-            id,
-            text: text.clone(),
-            tag: tag.clone(),
-            timestamp: id.timestamp(),
-        };
-        match state.store.insert(&message).await {
-            Ok(()) => break message,
-            Err(StoreError::DuplicateId(taken)) if attempt < ID_ATTEMPTS => {
-                tracing::warn!(%taken, attempt, "message id already taken; retrying with a new one");
-            }
-            Err(error) => return Err(error.into()),
+    let id = state.ids.next_id();
+    let mut message = [NewMessage {
+        id,
+        text,
+        tag,
+        timestamp: id.timestamp(),
+    }];
+    store::insert_with_fresh_ids(state.store.as_ref(), &mut message, |batch| {
+        for message in batch {
+            message.id = state.ids.next_id();
+            message.timestamp = message.id.timestamp();
         }
-    };
-    crate::metrics::twoot_posted();
+    })
+    .await?;
+    let [message] = message;
+    crate::metrics::message_posted();
     let location = format!("/messages/{}", message.id);
     Ok((
         StatusCode::CREATED,

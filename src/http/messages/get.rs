@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 
 use crate::domain::{Message, MessageId};
-use crate::error::{ApiError, ApiResult, Problem, PROBLEM_JSON};
+use crate::http::error::{ApiError, ApiResult, Problem, PROBLEM_JSON};
 use crate::http::AppState;
 
 /// Read one twoot.

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::domain::{Message, MessageId, Tag};
-use crate::error::{ApiResult, Problem, PROBLEM_JSON};
+use crate::http::error::{ApiResult, Problem, PROBLEM_JSON};
 use crate::http::extract::{ParamErrors, QueryParams};
 use crate::http::AppState;
 use crate::store::PageQuery;

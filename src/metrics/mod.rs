@@ -3,12 +3,16 @@
 //! Label values are always bounded sets (route templates, methods, status classes, query names),
 //! never raw paths or tags, so the number of series cannot grow with traffic.
 
+mod instrumented_store;
+
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::store::PoolStats;
+
+pub use instrumented_store::InstrumentedStore;
 
 /// Requests served, by method, route template and status class.
 pub const HTTP_REQUESTS: &str = "twooter_http_requests_total";
@@ -17,7 +21,7 @@ pub const HTTP_DURATION: &str = "twooter_http_request_duration_seconds";
 /// Database call latency in seconds, by query name and outcome.
 pub const DB_DURATION: &str = "twooter_db_query_duration_seconds";
 /// Twoots posted through the API.
-pub const TWOOTS_POSTED: &str = "twooter_twoots_posted_total";
+pub const MESSAGES_POSTED: &str = "twooter_twoots_posted_total";
 /// Open database connections.
 pub const POOL_SIZE: &str = "twooter_db_pool_connections";
 /// Database connections in use.
@@ -45,7 +49,7 @@ pub fn install() -> &'static PrometheusHandle {
         metrics::describe_counter!(HTTP_REQUESTS, "HTTP requests served");
         metrics::describe_histogram!(HTTP_DURATION, metrics::Unit::Seconds, "HTTP request latency");
         metrics::describe_histogram!(DB_DURATION, metrics::Unit::Seconds, "Database call latency");
-        metrics::describe_counter!(TWOOTS_POSTED, "Twoots posted through the API");
+        metrics::describe_counter!(MESSAGES_POSTED, "Twoots posted through the API");
         metrics::describe_gauge!(POOL_SIZE, "Open database connections");
         metrics::describe_gauge!(POOL_IN_USE, "Database connections in use");
         metrics::describe_gauge!(POOL_MAX, "Most database connections the pool may open");
@@ -62,8 +66,8 @@ pub fn render() -> String {
 }
 
 /// Counts one twoot posted.
-pub fn twoot_posted() {
-    metrics::counter!(TWOOTS_POSTED).increment(1);
+pub fn message_posted() {
+    metrics::counter!(MESSAGES_POSTED).increment(1);
 }
 
 /// Records one served request.

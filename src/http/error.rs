@@ -25,7 +25,6 @@ pub type ApiResult<T, E = ApiError> = Result<T, E>;
 pub enum Location {
     Body,
     Query,
-    Path,
 }
 
 /// One invalid field or parameter.
@@ -94,9 +93,6 @@ pub enum ApiError {
     /// Well-formed values outside what is allowed (422).
     #[error("invalid fields")]
     Unprocessable(Vec<FieldError>),
-    /// A query with an impossible combination of values (400), e.g. `end < start`.
-    #[error("{0}")]
-    BadRequest(String),
     /// A body that is not JSON (400).
     #[error("malformed JSON: {0}")]
     MalformedJson(String),
@@ -136,9 +132,7 @@ impl ApiError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadParameters(_) | Self::BadRequest(_) | Self::MalformedJson(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::BadParameters(_) | Self::MalformedJson(_) => StatusCode::BAD_REQUEST,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -170,7 +164,6 @@ impl ApiError {
                 },
                 errors: errors.clone(),
             },
-            Self::BadRequest(detail) => plain(detail),
             Self::MalformedJson(reason) => plain(&format!("The body is not valid JSON: {reason}")),
             Self::UnsupportedMediaType => {
                 plain("The body must be JSON, sent with Content-Type: application/json")
