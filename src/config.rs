@@ -13,6 +13,27 @@ use crate::store::PoolConfig;
 /// The database used when none is configured: a SQLite file in the working directory.
 pub const EMBEDDED_DATABASE_URL: &str = "sqlite:twooter.db";
 
+/// Every environment variable the service reads, so that deployment files can be checked against
+/// it. A unit test keeps it equal to what [`Config::from_lookup`] asks for.
+pub const VARIABLES: &[&str] = &[
+    "HOST",
+    "PORT",
+    "DATABASE_URL",
+    "DB_URL",
+    "REDIS_URL",
+    "DATABASE_MAX_CONNECTIONS",
+    "DATABASE_ACQUIRE_TIMEOUT",
+    "BODY_LIMIT_BYTES",
+    "REQUEST_TIMEOUT",
+    "READINESS_TIMEOUT",
+    "SHUTDOWN_GRACE_PERIOD",
+    "LOG_FORMAT",
+    "RUST_LOG",
+    "CORS_ALLOWED_ORIGINS",
+    "NODE_ID",
+    "MIGRATE_ON_START",
+];
+
 /// A setting that cannot be used, with the variable that holds it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {variable}={value:?}: {reason}")]
@@ -40,7 +61,8 @@ pub struct Config {
     pub port: u16,
     /// `DATABASE_URL` (or `DB_URL`); `None` means the embedded SQLite file with demo data.
     pub database_url: Option<String>,
-    /// `REDIS_URL`: accepted and checked; nothing uses it yet.
+    /// `REDIS_URL`: checked at start-up so that a deployment can set it now; the shared rate
+    /// limits and the live stream's fan-out are what will use it.
     pub redis_url: Option<String>,
     /// `DATABASE_MAX_CONNECTIONS` and `DATABASE_ACQUIRE_TIMEOUT`.
     pub pool: PoolConfig,
@@ -273,6 +295,20 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn variables_lists_exactly_what_is_read() {
+        let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        Config::from_lookup(|name| {
+            asked.borrow_mut().insert(name.to_owned());
+            None
+        })
+        .unwrap();
+        let listed: std::collections::BTreeSet<String> =
+            VARIABLES.iter().map(|name| name.to_string()).collect();
+        assert_eq!(asked.into_inner(), listed);
+        assert_eq!(listed.len(), VARIABLES.len(), "a variable is listed twice");
     }
 
     #[test]
