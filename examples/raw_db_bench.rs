@@ -260,7 +260,7 @@ impl Work {
                 }
             }
             (db, Op::Post) => {
-                let id = self.ids.next_id();
+                let id = self.ids.next_id()?;
                 let message = NewMessage {
                     id,
                     text: self.post_text.clone(),
@@ -359,7 +359,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         limit: args.limit,
         before,
         id,
-        ids: IdGenerator::new(NodeId::random()),
+        // A node of its own, far from the ones a local server leases first.
+        ids: IdGenerator::new(NodeId::new(1023).expect("1023 is a node number")),
         post_text: MessageText::parse("bench").expect("a valid text"),
         post_tag: Tag::parse("bench").expect("a valid tag"),
     });
@@ -493,12 +494,16 @@ async fn reset(url: &str) -> anyhow::Result<()> {
     }
     server.set_path("");
     let mut connection = sqlx::MySqlConnection::connect(server.as_str()).await?;
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS `{name}`"))
-        .execute(&mut connection)
-        .await?;
-    sqlx::raw_sql(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-        .execute(&mut connection)
-        .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS `{name}`"
+    )))
+    .execute(&mut connection)
+    .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4"
+    )))
+    .execute(&mut connection)
+    .await?;
     connection.close().await?;
     Ok(())
 }

@@ -9,8 +9,9 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::domain::{IdGenerator, NodeId};
+use crate::domain::{IdGenerator, MessageId};
 use crate::http::{self, middleware, AppState};
+use crate::lease::IdSource;
 use crate::metrics::InstrumentedStore;
 use crate::store::{self, Store};
 
@@ -18,24 +19,51 @@ use crate::store::{self, Store};
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     store::connect(config.database_url(), &config.pool)
         .await
-        .with_context(|| format!("cannot open the {} database", scheme(config.database_url())))
+        .with_context(|| {
+            format!(
+                "cannot open the {} database in {}",
+                scheme(config.database_url()),
+                config.database_variable()
+            )
+        })
 }
 
 fn scheme(url: &str) -> &str {
     url.split(':').next().unwrap_or_default()
 }
 
-/// The node number for ids: the configured one, or a random one.
-pub fn node_id(config: &Config) -> NodeId {
-    config.node_id.unwrap_or_else(NodeId::random)
+/// Where ids get their node number: `NODE_ID`, or a lease from the database, renewed in the
+/// background until [`IdSource::release`].
+pub async fn id_source(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<IdSource> {
+    Ok(IdSource::start(store, config.node_id, config.node_lease_ttl).await?)
+}
+
+/// Refuses to run when this machine's clock is more than `MAX_CLOCK_SKEW` behind the newest
+/// stored id: its posts would sort below twoots that are older than them.
+pub async fn check_clock(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
+    let Some(newest) = store.newest_id().await? else {
+        return Ok(());
+    };
+    let behind_ms = newest.unix_ms() - chrono::Utc::now().timestamp_millis();
+    let limit_ms = i64::try_from(config.max_clock_skew.as_millis()).unwrap_or(i64::MAX);
+    anyhow::ensure!(
+        behind_ms <= limit_ms,
+        "this machine's clock is {:.1} s behind the newest stored twoot ({}, at {}), more than \
+         MAX_CLOCK_SKEW ({}): fix the clock (NTP) before starting",
+        behind_ms as f64 / 1000.0,
+        newest,
+        MessageId::timestamp(newest).to_rfc3339(),
+        humantime::format_duration(config.max_clock_skew),
+    );
+    Ok(())
 }
 
 /// The router with its state and middleware, ready to serve; every query it makes is timed.
-pub fn build_router(config: &Config, store: Arc<dyn Store>, node: NodeId) -> axum::Router {
+pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator>) -> axum::Router {
     crate::metrics::install();
     let state = AppState {
         store: Arc::new(InstrumentedStore(store)),
-        ids: Arc::new(IdGenerator::new(node)),
+        ids,
         readiness_timeout: config.readiness_timeout,
         body_limit: config.body_limit,
     };
@@ -59,7 +87,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .context("cannot migrate the database")?;
     }
-    let node = node_id(&config);
+    crate::metrics::install();
+    check_clock(&config, store.as_ref()).await?;
+    let ids = id_source(&config, store.clone()).await?;
+    let node = ids
+        .node()
+        .context("no node number right after leasing one")?;
     if config.is_embedded() && store.is_empty().await? {
         let plan = crate::seed::demo_plan(node);
         let count = crate::seed::seed(store.as_ref(), &plan, |_| {}).await?;
@@ -69,7 +102,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    let router = build_router(&config, store.clone(), node);
+    let router = build_router(&config, store.clone(), ids.ids());
     tracing::info!(
         address = %listener.local_addr()?,
         backend = store.backend(),
@@ -102,6 +135,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         result = server => result.context("the server failed")?,
         () = deadline => tracing::warn!("grace period over: dropping the requests still running"),
     }
+    ids.release().await;
     store.close().await;
     let signalled = *stop_rx.borrow();
     let shutdown_ms = signalled.map_or(0.0, |at| at.elapsed().as_secs_f64() * 1000.0);

@@ -96,17 +96,22 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Import { file, batch_size } => import(config, file, batch_size).await,
         Command::Seed { count, seed, years } => {
             let store = prepared_store(&config).await?;
+            let ids = crate::app::id_source(&config, store.clone()).await?;
             let plan = crate::seed::SeedPlan {
                 count,
                 seed,
                 years,
                 until: chrono::Utc::now(),
-                node: crate::app::node_id(&config),
+                node: ids
+                    .node()
+                    .context("no node number right after leasing one")?,
             };
             let bar = progress_bar(count, "{bar:40} {pos}/{len} twoots ({per_sec}, {eta} left)");
             let started = Instant::now();
-            let stored = crate::seed::seed(store.as_ref(), &plan, |n| bar.set_position(n)).await?;
+            let stored = crate::seed::seed(store.as_ref(), &plan, |n| bar.set_position(n)).await;
             bar.finish_and_clear();
+            ids.release().await;
+            let stored = stored?;
             let seconds = started.elapsed().as_secs_f64();
             eprintln!(
                 "seeded {stored} twoots in {seconds:.1} s ({:.0} per second)",
@@ -135,20 +140,19 @@ async fn prepared_store(
 
 async fn import(config: Config, file: PathBuf, batch_size: usize) -> anyhow::Result<ExitCode> {
     let store = prepared_store(&config).await?;
+    let ids = crate::app::id_source(&config, store.clone()).await?;
+    let node = ids
+        .node()
+        .context("no node number right after leasing one")?;
     let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
     let mut observer = ConsoleObserver {
         bar: progress_bar(size, "{bar:40} {bytes}/{total_bytes} ({eta} left)"),
     };
     let started = Instant::now();
-    let report = crate::import::import_file(
-        store.as_ref(),
-        &file,
-        crate::app::node_id(&config),
-        batch_size,
-        &mut observer,
-    )
-    .await;
+    let report =
+        crate::import::import_file(store.as_ref(), &file, node, batch_size, &mut observer).await;
     observer.bar.finish_and_clear();
+    ids.release().await;
     store.close().await;
     let report = report?;
     eprintln!(

@@ -31,6 +31,8 @@ pub const VARIABLES: &[&str] = &[
     "RUST_LOG",
     "CORS_ALLOWED_ORIGINS",
     "NODE_ID",
+    "NODE_LEASE_TTL",
+    "MAX_CLOCK_SKEW",
     "MIGRATE_ON_START",
 ];
 
@@ -61,6 +63,8 @@ pub struct Config {
     pub port: u16,
     /// `DATABASE_URL` (or `DB_URL`); `None` means the embedded SQLite file with demo data.
     pub database_url: Option<String>,
+    /// Whether the URL came from the prototype's `DB_URL` rather than `DATABASE_URL`.
+    pub database_url_from_db_url: bool,
     /// `REDIS_URL`: checked at start-up so that a deployment can set it now; the shared rate
     /// limits and the live stream's fan-out are what will use it.
     pub redis_url: Option<String>,
@@ -80,8 +84,13 @@ pub struct Config {
     pub log_filter: String,
     /// `CORS_ALLOWED_ORIGINS`: comma-separated origins allowed to call from a browser, or `*`.
     pub cors_origins: Vec<String>,
-    /// `NODE_ID`: this instance's number in message ids (0–1023); random if unset.
+    /// `NODE_ID`: this instance's number in message ids (0–1023), for a fleet that numbers its
+    /// instances itself; leased from the database if unset.
     pub node_id: Option<NodeId>,
+    /// `NODE_LEASE_TTL`: how long a leased node number stays this instance's without renewal.
+    pub node_lease_ttl: Duration,
+    /// `MAX_CLOCK_SKEW`: how far behind the newest stored id the clock may be at start-up.
+    pub max_clock_skew: Duration,
     /// `MIGRATE_ON_START`: apply migrations before serving.
     pub migrate_on_start: bool,
 }
@@ -96,11 +105,12 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let database_url = get("DATABASE_URL").or_else(|| get("DB_URL"));
+        let database_url_from_db_url = database_url.is_some() && get("DATABASE_URL").is_none();
         if let Some(url) = &database_url {
-            let variable = if get("DATABASE_URL").is_some() {
-                "DATABASE_URL"
-            } else {
+            let variable = if database_url_from_db_url {
                 "DB_URL"
+            } else {
+                "DATABASE_URL"
             };
             check_database_url(variable, url)?;
         }
@@ -122,6 +132,7 @@ impl Config {
                 "expected a port number from 0 to 65535",
             )?,
             database_url,
+            database_url_from_db_url,
             redis_url,
             pool: PoolConfig {
                 max_connections: positive(&get, "DATABASE_MAX_CONNECTIONS", "10")?,
@@ -152,6 +163,12 @@ impl Config {
                         .ok_or_else(|| error("NODE_ID", &raw, "expected an integer from 0 to 1023"))
                 })
                 .transpose()?,
+            node_lease_ttl: at_least(
+                duration(&get, "NODE_LEASE_TTL", "30s")?,
+                Duration::from_secs(3),
+                "NODE_LEASE_TTL",
+            )?,
+            max_clock_skew: duration(&get, "MAX_CLOCK_SKEW", "10s")?,
             migrate_on_start: parse(&get, "MIGRATE_ON_START", "true", "expected true or false")?,
         })
     }
@@ -161,6 +178,15 @@ impl Config {
         self.database_url
             .as_deref()
             .unwrap_or(EMBEDDED_DATABASE_URL)
+    }
+
+    /// The variable the database URL came from, for messages about it.
+    pub fn database_variable(&self) -> &'static str {
+        match (&self.database_url, self.database_url_from_db_url) {
+            (None, _) => "the embedded default (set DATABASE_URL to change it)",
+            (Some(_), true) => "DB_URL",
+            (Some(_), false) => "DATABASE_URL",
+        }
     }
 
     /// Whether the embedded database is in use, which alone gets demo data when empty.
@@ -217,6 +243,21 @@ fn duration(
     }
 }
 
+fn at_least(
+    value: Duration,
+    minimum: Duration,
+    variable: &'static str,
+) -> Result<Duration, ConfigError> {
+    if value < minimum {
+        return Err(error(
+            variable,
+            &humantime::format_duration(value).to_string(),
+            format!("expected at least {}", humantime::format_duration(minimum)),
+        ));
+    }
+    Ok(value)
+}
+
 fn check_database_url(variable: &'static str, url: &str) -> Result<(), ConfigError> {
     let scheme = url.split(':').next().unwrap_or_default();
     if !matches!(scheme, "sqlite" | "mysql" | "mariadb") {
@@ -226,8 +267,39 @@ fn check_database_url(variable: &'static str, url: &str) -> Result<(), ConfigErr
             "expected a sqlite:, mysql: or mariadb: URL",
         ));
     }
-    if scheme != "sqlite" && url::Url::parse(url).is_err() {
+    if scheme == "sqlite" {
+        return Ok(());
+    }
+    let Ok(parsed) = url::Url::parse(url) else {
         return Err(error(variable, &redact(url), "not a valid URL"));
+    };
+    for (key, value) in parsed.query_pairs() {
+        match &*key {
+            "ssl-mode" | "sslmode" => {
+                const MODES: [&str; 5] = [
+                    "disabled",
+                    "preferred",
+                    "required",
+                    "verify_ca",
+                    "verify_identity",
+                ];
+                if !MODES.iter().any(|mode| mode.eq_ignore_ascii_case(&value)) {
+                    return Err(error(
+                        variable,
+                        &redact(url),
+                        format!("ssl-mode must be one of {}", MODES.join(", ")),
+                    ));
+                }
+            }
+            "ssl-ca" | "sslca" if !std::path::Path::new(&*value).is_file() => {
+                return Err(error(
+                    variable,
+                    &redact(url),
+                    format!("ssl-ca names {value:?}, which is not a readable file"),
+                ));
+            }
+            _ => {}
+        }
     }
     Ok(())
 }
@@ -357,6 +429,18 @@ mod tests {
                 "CORS_ALLOWED_ORIGINS",
             ),
             ("NODE_ID", "1024", "NODE_ID"),
+            ("NODE_LEASE_TTL", "1s", "NODE_LEASE_TTL"),
+            ("MAX_CLOCK_SKEW", "never", "MAX_CLOCK_SKEW"),
+            (
+                "DATABASE_URL",
+                "mysql://u@db/t?ssl-mode=sometimes",
+                "DATABASE_URL",
+            ),
+            (
+                "DATABASE_URL",
+                "mysql://u@db/t?ssl-ca=/no/such/ca.pem",
+                "DATABASE_URL",
+            ),
             ("MIGRATE_ON_START", "yes please", "MIGRATE_ON_START"),
         ];
         for (variable, value, named) in cases {

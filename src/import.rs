@@ -180,6 +180,7 @@ impl<'a> BatchSink<'a> {
             for message in batch {
                 message.id = ids.id_at(message.timestamp).expect("already in range");
             }
+            Ok::<_, StoreError>(())
         })
         .await?;
         self.report.imported += self.batch.len() as u64;

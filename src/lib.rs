@@ -7,6 +7,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod import;
+pub mod lease;
 pub mod metrics;
 pub mod seed;
 pub mod store;

@@ -1,4 +1,5 @@
-//! Log set-up: JSON lines for machines, readable text for people at a terminal.
+//! Log set-up: JSON lines for machines, readable text for people at a terminal; and how errors
+//! are written into them.
 
 use std::io::IsTerminal;
 
@@ -43,5 +44,20 @@ where
         )
     } else {
         Box::new(builder.compact().finish())
+    }
+}
+
+/// Displays an error with all its causes: `outer: inner: root`.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
     }
 }

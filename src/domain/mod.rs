@@ -5,7 +5,9 @@ mod message;
 mod tag;
 mod text;
 
-pub use id::{BackfillIds, IdGenerator, InvalidMessageId, MessageId, NodeId, MAX_TIMESTAMP_MS};
+pub use id::{
+    BackfillIds, IdGenerator, InvalidMessageId, MessageId, NoNodeLease, NodeId, MAX_TIMESTAMP_MS,
+};
 pub use message::{Message, NewMessage};
 pub use tag::{Tag, TAG_PATTERN};
 pub use text::{MessageText, TEXT_PATTERN};

@@ -8,7 +8,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::NoNodeLease;
 use crate::store::StoreError;
+use crate::telemetry::ErrorChain;
+
+/// Seconds a client is asked to wait before it retries a request answered 503: long enough for a
+/// pool to reconnect or a cluster to elect, short enough that nobody notices.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -111,9 +117,12 @@ pub enum ApiError {
     /// The request took longer than the configured timeout (503).
     #[error("request timed out")]
     Timeout,
-    /// The database is unreachable or saturated (503).
+    /// The database is unreachable, saturated, read-only or out of its cluster (503).
     #[error("service unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// This instance cannot make message ids now: it holds no node number (503).
+    #[error("no node number for ids")]
+    NoNodeLease(#[from] NoNodeLease),
     /// A bug or an unexpected failure (500).
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -121,9 +130,10 @@ pub enum ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Unavailable(_) => Self::Unavailable(Box::new(error)),
-            other => Self::Internal(Box::new(other)),
+        if error.is_outage() {
+            Self::Unavailable(Box::new(error))
+        } else {
+            Self::Internal(Box::new(error))
         }
     }
 }
@@ -138,7 +148,9 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Timeout | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout | Self::Unavailable(_) | Self::NoNodeLease(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -174,7 +186,8 @@ impl ApiError {
             Self::NotFound => plain("There is nothing at this address"),
             Self::MethodNotAllowed => plain("This address does not accept this method"),
             Self::Timeout => plain("The request took too long; try again"),
-            Self::Unavailable(_) => plain("The service cannot reach its database; try again"),
+            Self::Unavailable(_) => plain("The database cannot serve this request now; try again"),
+            Self::NoNodeLease(_) => plain("This instance cannot make ids now; try again"),
             Self::Internal(_) => plain("Something went wrong on our side"),
         }
     }
@@ -189,6 +202,7 @@ impl IntoResponse for ApiError {
             Self::Unavailable(cause) => {
                 tracing::warn!(error = %ErrorChain(cause.as_ref()), "database unavailable")
             }
+            Self::NoNodeLease(cause) => tracing::warn!(error = %cause, "cannot make an id"),
             _ => {}
         }
         problem_response(&self.problem())
@@ -199,25 +213,16 @@ impl IntoResponse for ApiError {
 pub fn problem_response(problem: &Problem) -> Response {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(problem).expect("a problem always serializes");
-    (
+    let mut response = (
         status,
         [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
         body,
     )
-        .into_response()
-}
-
-/// Displays an error with all its causes: `outer: inner: root`.
-pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
+        .into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
     }
+    response
 }

@@ -7,6 +7,7 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::NoNodeLease;
 use crate::http::error::{ApiError, ApiResult, Problem, PROBLEM_JSON};
 use crate::http::AppState;
 use crate::store::StoreError;
@@ -50,20 +51,28 @@ pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// Readiness: the database answers in time, so this instance can take traffic.
+/// Readiness: this instance can take writes, so it can take traffic. The database answers in
+/// time, is not read-only and (on a cluster) this node is in the primary component, and the
+/// instance holds a node number for ids.
 #[utoipa::path(get, path = "/readyz", tag = "service",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "The database does not answer", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, description = "The database cannot take writes, or this instance cannot make ids", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
-    match tokio::time::timeout(state.readiness_timeout, state.store.ping()).await {
-        Ok(Ok(())) => Ok(Json(Health { status: "ready" })),
-        Ok(Err(error)) => Err(ApiError::Unavailable(Box::new(error))),
-        Err(elapsed) => Err(ApiError::Unavailable(Box::new(StoreError::Unavailable(
-            sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, elapsed)),
-        )))),
+    match tokio::time::timeout(state.readiness_timeout, state.store.check_writable()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return Err(ApiError::Unavailable(Box::new(error))),
+        Err(elapsed) => {
+            return Err(ApiError::Unavailable(Box::new(StoreError::Unavailable(
+                sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, elapsed)),
+            ))))
+        }
     }
+    if state.ids.node().is_none() {
+        return Err(NoNodeLease.into());
+    }
+    Ok(Json(Health { status: "ready" }))
 }
 
 /// The media type of `/metrics`: Prometheus' text exposition format.

@@ -5,12 +5,12 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use crate::domain::{Message, MessageId, NewMessage};
-use crate::store::{PageQuery, PoolStats, Store, StoreError, YearTagCount};
+use crate::domain::{Message, MessageId, NewMessage, NodeId};
+use crate::store::{NodeLeaseRow, PageQuery, PoolStats, Store, StoreError, YearTagCount};
 
 /// Times each call of the store it wraps.
 pub struct InstrumentedStore(pub Arc<dyn Store>);
@@ -72,6 +72,50 @@ impl Store for InstrumentedStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         timed("ping", self.0.ping()).await
+    }
+
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        timed("check_writable", self.0.check_writable()).await
+    }
+
+    async fn newest_id(&self) -> Result<Option<MessageId>, StoreError> {
+        timed("newest_id", self.0.newest_id()).await
+    }
+
+    async fn expired_node_leases(&self) -> Result<Vec<NodeLeaseRow>, StoreError> {
+        timed("expired_node_leases", self.0.expired_node_leases()).await
+    }
+
+    async fn claim_node_lease(
+        &self,
+        seen: &NodeLeaseRow,
+        holder: &str,
+        ttl: Duration,
+        fence_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let claim = self.0.claim_node_lease(seen, holder, ttl, fence_ms);
+        timed("claim_node_lease", claim).await
+    }
+
+    async fn renew_node_lease(
+        &self,
+        node: NodeId,
+        holder: &str,
+        ttl: Duration,
+        fence_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let renew = self.0.renew_node_lease(node, holder, ttl, fence_ms);
+        timed("renew_node_lease", renew).await
+    }
+
+    async fn release_node_lease(
+        &self,
+        node: NodeId,
+        holder: &str,
+        fence_ms: i64,
+    ) -> Result<(), StoreError> {
+        let release = self.0.release_node_lease(node, holder, fence_ms);
+        timed("release_node_lease", release).await
     }
 
     fn pool_stats(&self) -> PoolStats {

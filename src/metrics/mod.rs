@@ -28,6 +28,8 @@ pub const POOL_SIZE: &str = "twooter_db_pool_connections";
 pub const POOL_IN_USE: &str = "twooter_db_pool_connections_in_use";
 /// Most database connections the pool may open.
 pub const POOL_MAX: &str = "twooter_db_pool_connections_max";
+/// The node number this instance's ids carry, or -1 while it holds none.
+pub const NODE_LEASE: &str = "twooter_node_lease_node";
 /// Always 1, labelled with the version and git commit.
 pub const BUILD_INFO: &str = "twooter_build_info";
 
@@ -54,6 +56,10 @@ pub fn install() -> &'static PrometheusHandle {
         metrics::describe_gauge!(POOL_IN_USE, "Database connections in use");
         metrics::describe_gauge!(POOL_MAX, "Most database connections the pool may open");
         metrics::describe_gauge!(BUILD_INFO, "Version and commit of the running build");
+        metrics::describe_gauge!(
+            NODE_LEASE,
+            "Node number of this instance's ids, -1 while it holds none"
+        );
         metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "git_sha" => crate::GIT_SHA)
             .set(1.0);
         handle
@@ -100,4 +106,9 @@ pub fn record_pool(stats: PoolStats) {
     metrics::gauge!(POOL_SIZE).set(f64::from(stats.size));
     metrics::gauge!(POOL_IN_USE).set(f64::from(stats.size.saturating_sub(stats.idle)));
     metrics::gauge!(POOL_MAX).set(f64::from(stats.max));
+}
+
+/// Records the node number held now, if any.
+pub fn node_lease(node: Option<crate::domain::NodeId>) {
+    metrics::gauge!(NODE_LEASE).set(node.map_or(-1.0, |node| f64::from(node.get())));
 }

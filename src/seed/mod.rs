@@ -111,7 +111,11 @@ pub async fn seed(
     while stored < plan.count {
         let size = (plan.count - stored).min(BATCH as u64) as usize;
         let mut batch: Vec<NewMessage> = (0..size).map(|_| generator.next_message()).collect();
-        insert_with_fresh_ids(store, &mut batch, |batch| generator.reassign_ids(batch)).await?;
+        insert_with_fresh_ids(store, &mut batch, |batch| {
+            generator.reassign_ids(batch);
+            Ok::<_, StoreError>(())
+        })
+        .await?;
         stored += size as u64;
         progress(stored);
     }

@@ -12,21 +12,22 @@ use crate::domain::NewMessage;
 pub const ID_ATTEMPTS: usize = 5;
 
 /// Stores `batch` with its counts; when one of its ids is already taken, lets `reassign` give the
-/// rows new ids and tries again, up to [`ID_ATTEMPTS`] times in all.
-pub async fn insert_with_fresh_ids(
+/// rows new ids (or fail, if it cannot make any now) and tries again, up to [`ID_ATTEMPTS`] times
+/// in all.
+pub async fn insert_with_fresh_ids<E: From<StoreError>>(
     store: &dyn Store,
     batch: &mut [NewMessage],
-    mut reassign: impl FnMut(&mut [NewMessage]),
-) -> Result<(), StoreError> {
+    mut reassign: impl FnMut(&mut [NewMessage]) -> Result<(), E>,
+) -> Result<(), E> {
     let mut attempt = 1;
     loop {
         match store.insert_batch(batch).await {
             Err(StoreError::DuplicateId(taken)) if attempt < ID_ATTEMPTS => {
                 tracing::warn!(%taken, attempt, rows = batch.len(), "an id is already taken; retrying with new ids");
-                reassign(batch);
+                reassign(batch)?;
                 attempt += 1;
             }
-            result => return result,
+            result => return result.map_err(E::from),
         }
     }
 }

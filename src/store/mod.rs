@@ -1,10 +1,15 @@
 //! Where twoots live: the [`Store`] trait, one implementation per database, picked from the URL.
 //!
-//! Every backend keeps two tables: `messages`, read by primary key or by the `(tag, id)` index, and
+//! Every backend keeps three tables: `messages`, read by primary key or by the `(tag, id)` index;
 //! `message_counts`, the number of twoots per (year, tag) kept up to date in the same transaction
-//! as every write, so statistics never scan `messages`.
+//! as every write, so statistics never scan `messages`; and `node_leases`, which instance holds
+//! which node number of the ids.
+//!
+//! This module is a ground floor: it imports the domain and nothing else of the crate.
 
+mod faults;
 mod fresh_ids;
+mod leases;
 mod mysql;
 mod rows;
 pub mod sql;
@@ -17,7 +22,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::Datelike;
 
-use crate::domain::{Message, MessageId, NewMessage, Tag};
+use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
 pub use fresh_ids::{insert_with_fresh_ids, ID_ATTEMPTS};
 pub use mysql::MySqlStore;
@@ -29,9 +34,16 @@ pub enum StoreError {
     /// The id is taken: make a new one and try again.
     #[error("message id {0} is already taken")]
     DuplicateId(MessageId),
-    /// The database cannot be reached or has no free connection in time.
+    /// The database cannot serve now: unreachable, out of connections, busy, locked, read-only,
+    /// or out of its cluster's primary component. Worth trying again later.
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
+    /// The database accepts reads but refuses writes (`read_only`, as after a failover).
+    #[error("the database is read-only")]
+    ReadOnly,
+    /// This Galera node is not a ready member of the cluster's primary component.
+    #[error("the database node is not in its cluster's primary component")]
+    NotInCluster,
     /// Any other database failure.
     #[error("database error")]
     Database(#[source] sqlx::Error),
@@ -42,14 +54,21 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
-        match error {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => Self::Unavailable(error),
-            other => Self::Database(other),
+        if faults::is_outage(&error) {
+            Self::Unavailable(error)
+        } else {
+            Self::Database(error)
         }
+    }
+}
+
+impl StoreError {
+    /// Whether the database cannot serve now, as opposed to a bug: the request is answered 503.
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            Self::Unavailable(_) | Self::ReadOnly | Self::NotInCluster
+        )
     }
 }
 
@@ -72,6 +91,18 @@ pub struct YearTagCount {
     pub year: i32,
     pub tag: String,
     pub count: i64,
+}
+
+/// One row of `node_leases` as read, the version a claim compares against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeLeaseRow {
+    pub node: NodeId,
+    /// Who held it last (empty if nobody ever did).
+    pub holder: String,
+    /// When the last holder's lease ended or ends, in ms on the database's clock.
+    pub expires_at: i64,
+    /// The latest millisecond the last holder may have put into an id.
+    pub fence_ms: i64,
 }
 
 /// Connection pool settings shared by every backend.
@@ -133,6 +164,44 @@ pub trait Store: Send + Sync + 'static {
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Succeeds when the database would take a write now: it answers, is not read-only, and (on a
+    /// cluster) this node is in the primary component.
+    async fn check_writable(&self) -> Result<(), StoreError>;
+
+    /// The largest stored message id, if any.
+    async fn newest_id(&self) -> Result<Option<MessageId>, StoreError>;
+
+    /// The node leases that have expired on the database's clock: the ones free to claim.
+    async fn expired_node_leases(&self) -> Result<Vec<NodeLeaseRow>, StoreError>;
+
+    /// Claims the lease `seen` for `holder` until `ttl` from now on the database's clock, if it is
+    /// still exactly as seen (nobody claimed it meanwhile). Whether it was claimed.
+    async fn claim_node_lease(
+        &self,
+        seen: &NodeLeaseRow,
+        holder: &str,
+        ttl: Duration,
+        fence_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Extends `holder`'s lease of `node` to `ttl` from now. False when `holder` no longer holds it.
+    async fn renew_node_lease(
+        &self,
+        node: NodeId,
+        holder: &str,
+        ttl: Duration,
+        fence_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Ends `holder`'s lease of `node` now, so another instance may claim it at once; `fence_ms` is
+    /// the last millisecond `holder` put into an id.
+    async fn release_node_lease(
+        &self,
+        node: NodeId,
+        holder: &str,
+        fence_ms: i64,
+    ) -> Result<(), StoreError>;
+
     /// Connection pool usage.
     fn pool_stats(&self) -> PoolStats;
 
@@ -140,17 +209,27 @@ pub trait Store: Send + Sync + 'static {
     async fn close(&self);
 }
 
-/// Why a database URL was refused.
+/// Why a database could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("unsupported database URL scheme {0:?}: use sqlite:, mysql: or mariadb:")]
     UnsupportedScheme(String),
+    /// The URL cannot be read, or names a setting with a value that does not exist.
+    #[error("{0}")]
+    Url(#[source] sqlx::Error),
+    /// The server refused or could not be reached; the TLS mode in force is part of the story.
+    #[error("cannot connect with ssl-mode={ssl_mode}")]
+    Connect {
+        ssl_mode: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// Opens the store the URL names: `sqlite:` for the embedded database, `mysql:`/`mariadb:` for
-/// MySQL, MariaDB, Vitess and PlanetScale.
+/// MySQL, MariaDB, Galera, Vitess and PlanetScale.
 pub async fn connect(url: &str, pool: &PoolConfig) -> Result<Arc<dyn Store>, ConnectError> {
     let scheme = url.split(':').next().unwrap_or_default();
     match scheme {

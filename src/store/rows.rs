@@ -74,7 +74,7 @@ where
     DB: Database,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    <DB as Database>::Arguments: IntoArguments<DB>,
     for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
 {
     let range = PageRange::of(query);
@@ -100,7 +100,7 @@ pub(super) async fn fetch_one<DB>(
 where
     DB: Database,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    <DB as Database>::Arguments: IntoArguments<DB>,
     for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
 {
     let row = sqlx::query::<DB>(super::sql::GET_MESSAGE)

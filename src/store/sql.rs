@@ -61,3 +61,51 @@ pub fn page(tagged: bool, ascending: bool) -> &'static str {
         (false, true) => PAGE_OLDEST,
     }
 }
+
+/// The statements on `node_leases` for a backend whose current time, in milliseconds since 1970,
+/// the SQL expression `now` gives: leases run on the database's clock, the one every instance
+/// shares.
+pub struct LeaseStatements {
+    /// The leases free to claim.
+    pub expired: &'static str,
+    /// Claims a lease if it is unchanged since it was read (compare-and-set).
+    pub claim: &'static str,
+    /// Extends a lease its holder still holds.
+    pub renew: &'static str,
+    /// Ends a lease at once, recording the last millisecond its holder used.
+    pub release: &'static str,
+}
+
+macro_rules! lease_statements {
+    ($now:literal) => {
+        LeaseStatements {
+            expired: concat!(
+                "SELECT node, holder, expires_at, fence_ms FROM node_leases WHERE expires_at < ",
+                $now
+            ),
+            claim: concat!(
+                "UPDATE node_leases SET holder = ?, expires_at = ",
+                $now,
+                " + ?, fence_ms = ? WHERE node = ? AND holder = ? AND expires_at = ?"
+            ),
+            renew: concat!(
+                "UPDATE node_leases SET expires_at = ",
+                $now,
+                " + ?, fence_ms = ? WHERE node = ? AND holder = ?"
+            ),
+            release: "UPDATE node_leases SET expires_at = 0, fence_ms = ? \
+                      WHERE node = ? AND holder = ?",
+        }
+    };
+}
+
+/// The lease statements on SQLite.
+pub const SQLITE_LEASES: LeaseStatements =
+    lease_statements!("CAST(unixepoch('subsec') * 1000 AS INTEGER)");
+
+/// The lease statements on MySQL.
+pub const MYSQL_LEASES: LeaseStatements =
+    lease_statements!("CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)");
+
+/// The newest message: the last entry of the primary key.
+pub const NEWEST_ID: &str = "SELECT MAX(id) FROM messages";

@@ -139,7 +139,12 @@ pub fn test_config() -> Config {
 
 /// The full application router over `store`, with its middleware.
 pub fn app(store: Arc<dyn Store>) -> axum::Router {
-    twooter::app::build_router(&test_config(), store, NodeId::new(1).unwrap())
+    twooter::app::build_router(&test_config(), store, test_ids())
+}
+
+/// Ids with a fixed node, as `NODE_ID` gives them: a router under test holds no lease.
+pub fn test_ids() -> Arc<twooter::domain::IdGenerator> {
+    Arc::new(twooter::domain::IdGenerator::new(NodeId::new(1).unwrap()))
 }
 
 /// A response read whole.

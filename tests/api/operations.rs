@@ -38,11 +38,7 @@ async fn cors_allows_the_configured_origins_only() {
     let db = TestDb::sqlite().await;
     let mut config = test_config();
     config.cors_origins = vec!["https://app.example".into()];
-    let app = twooter::app::build_router(
-        &config,
-        db.store.clone(),
-        twooter::domain::NodeId::new(1).unwrap(),
-    );
+    let app = twooter::app::build_router(&config, db.store.clone(), crate::helpers::test_ids());
     let preflight = |origin: &'static str| {
         Request::options("/messages")
             .header("origin", origin)
@@ -142,11 +138,7 @@ async fn the_body_limit_is_configurable() {
     let db = TestDb::sqlite().await;
     let mut config = test_config();
     config.body_limit = 100;
-    let app = twooter::app::build_router(
-        &config,
-        db.store.clone(),
-        twooter::domain::NodeId::new(1).unwrap(),
-    );
+    let app = twooter::app::build_router(&config, db.store.clone(), crate::helpers::test_ids());
     let body = serde_json::json!({"text": "a".repeat(150), "tag": "coffee"}).to_string();
     let problem = crate::helpers::post_json(&app, "/messages", body)
         .await

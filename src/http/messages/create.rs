@@ -55,7 +55,7 @@ pub async fn create_message(
     JsonBody(body): JsonBody,
 ) -> ApiResult<impl IntoResponse> {
     let (text, tag) = validate(&body)?;
-    let id = state.ids.next_id();
+    let id = state.ids.next_id()?;
     let mut message = [NewMessage {
         id,
         text,
@@ -64,9 +64,10 @@ pub async fn create_message(
     }];
     store::insert_with_fresh_ids(state.store.as_ref(), &mut message, |batch| {
         for message in batch {
-            message.id = state.ids.next_id();
+            message.id = state.ids.next_id()?;
             message.timestamp = message.id.timestamp();
         }
+        Ok::<_, ApiError>(())
     })
     .await?;
     let [message] = message;

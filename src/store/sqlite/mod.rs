@@ -2,6 +2,7 @@
 //! in the pool beats spinning on `SQLITE_BUSY`) and a pool of readers over WAL.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
@@ -11,12 +12,11 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::rows;
 use super::{
-    count_increments, duplicate_or, sql, PageQuery, PoolConfig, PoolStats, Store, StoreError,
-    YearTagCount,
+    count_increments, duplicate_or, leases, rows, sql, NodeLeaseRow, PageQuery, PoolConfig,
+    PoolStats, Store, StoreError, YearTagCount,
 };
-use crate::domain::{Message, MessageId, NewMessage};
+use crate::domain::{Message, MessageId, NewMessage, NodeId};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -161,15 +161,76 @@ impl Store for SqliteStore {
     }
 
     async fn is_empty(&self) -> Result<bool, StoreError> {
-        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM messages)")
-            .fetch_one(&self.readers)
-            .await?;
-        Ok(!any)
+        Ok(self.newest_id().await?.is_none())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.readers).await?;
         Ok(())
+    }
+
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        // A file cannot leave a cluster or be demoted; whether its lock can be had is what the
+        // lease renewals, writes every few seconds, find out.
+        self.ping().await
+    }
+
+    async fn newest_id(&self) -> Result<Option<MessageId>, StoreError> {
+        let newest: Option<i64> = sqlx::query_scalar(sql::NEWEST_ID)
+            .fetch_one(&self.readers)
+            .await?;
+        Ok(newest.map(MessageId::from_i64))
+    }
+
+    async fn expired_node_leases(&self) -> Result<Vec<NodeLeaseRow>, StoreError> {
+        Ok(leases::expired(&self.writer, &sql::SQLITE_LEASES).await?)
+    }
+
+    async fn claim_node_lease(
+        &self,
+        seen: &NodeLeaseRow,
+        holder: &str,
+        ttl: Duration,
+        fence_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = leases::claim(
+            &self.writer,
+            &sql::SQLITE_LEASES,
+            seen,
+            holder,
+            ttl,
+            fence_ms,
+        )
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn renew_node_lease(
+        &self,
+        node: NodeId,
+        holder: &str,
+        ttl: Duration,
+        fence_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = leases::renew(
+            &self.writer,
+            &sql::SQLITE_LEASES,
+            node,
+            holder,
+            ttl,
+            fence_ms,
+        )
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_node_lease(
+        &self,
+        node: NodeId,
+        holder: &str,
+        fence_ms: i64,
+    ) -> Result<(), StoreError> {
+        Ok(leases::release(&self.writer, &sql::SQLITE_LEASES, node, holder, fence_ms).await?)
     }
 
     fn pool_stats(&self) -> PoolStats {

@@ -1,20 +1,22 @@
 //! The MySQL / MariaDB store, kept to what Vitess and PlanetScale support: app-made ids, no foreign
-//! keys, no `RETURNING`, every read an index range.
+//! keys, no `RETURNING`, every read an index range. On a Galera cluster every read first waits
+//! for the commits the cluster made before it (`wsrep_sync_wait`), so a twoot posted through one
+//! node is read through any other at once.
 
-use std::str::FromStr;
+mod connect;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rand::Rng;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
-use sqlx::{MySql, QueryBuilder, Row};
+use sqlx::mysql::{MySqlPool, MySqlPoolOptions, MySqlRow};
+use sqlx::{Executor, MySql, QueryBuilder, Row};
 
-use super::rows;
 use super::{
-    count_increments, duplicate_or, sql, PageQuery, PoolConfig, PoolStats, Store, StoreError,
-    YearTagCount,
+    count_increments, duplicate_or, leases, rows, sql, ConnectError, NodeLeaseRow, PageQuery,
+    PoolConfig, PoolStats, Store, StoreError, YearTagCount,
 };
-use crate::domain::{Message, MessageId, NewMessage};
+use crate::domain::{Message, MessageId, NewMessage, NodeId};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
 
@@ -36,12 +38,27 @@ const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone)]
 pub struct MySqlStore {
     pool: MySqlPool,
+    galera: bool,
 }
 
 impl MySqlStore {
-    /// Connects to the database at `url`, e.g. `mysql://user:pass@host:3306/twooter`.
-    pub async fn connect(url: &str, pool: &PoolConfig) -> Result<Self, StoreError> {
-        let options = MySqlConnectOptions::from_str(url)?.charset("utf8mb4");
+    /// Connects to the database at `url`, e.g. `mysql://user:pass@host:3306/twooter`. TLS follows
+    /// the URL's `ssl-mode` and `ssl-ca`; a host that is not loopback is verified by default.
+    pub async fn connect(url: &str, pool: &PoolConfig) -> Result<Self, ConnectError> {
+        let options = connect::options(url)?;
+        let server = connect::probe(&options).await?;
+        let ssl_mode = connect::ssl_mode_name(options.get_ssl_mode());
+        match &server.cipher {
+            Some(cipher) => tracing::info!(ssl_mode, cipher, "database connection is encrypted"),
+            None if connect::is_loopback(options.get_host()) => {
+                tracing::info!(ssl_mode, "database connection on loopback is not encrypted")
+            }
+            None => tracing::warn!(
+                ssl_mode,
+                "database connection is NOT encrypted: set ssl-mode=verify_identity in DATABASE_URL"
+            ),
+        }
+        let galera = server.galera;
         let pool = MySqlPoolOptions::new()
             .max_connections(pool.max_connections.max(1))
             .acquire_timeout(pool.acquire_timeout)
@@ -55,9 +72,22 @@ impl MySqlStore {
                     Ok(true)
                 })
             })
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if galera {
+                        // 1 = reads: each SELECT first waits until this node has applied every
+                        // commit the cluster made before it (read-your-writes across nodes).
+                        connection
+                            .execute("SET SESSION wsrep_sync_wait = 1")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(options)
-            .await?;
-        Ok(Self { pool })
+            .await
+            .map_err(|source| ConnectError::Connect { ssl_mode, source })?;
+        Ok(Self { pool, galera })
     }
 
     /// The connection pool, for tools that must run statements exactly as the store does.
@@ -174,15 +204,83 @@ impl Store for MySqlStore {
     }
 
     async fn is_empty(&self) -> Result<bool, StoreError> {
-        let any: Option<i64> = sqlx::query_scalar("SELECT id FROM messages LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(any.is_none())
+        Ok(self.newest_id().await?.is_none())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        // The lease table is an InnoDB read: a Galera node outside the primary component refuses
+        // it (1047) while it would still answer `SELECT 1`.
+        let read_only: i64 = sqlx::query_scalar(
+            "SELECT CAST(@@read_only AS SIGNED) FROM node_leases WHERE node = 0",
+        )
+        .fetch_one(&mut *connection)
+        .await?;
+        if read_only != 0 {
+            return Err(StoreError::ReadOnly);
+        }
+        if self.galera {
+            let ready = sqlx::query("SHOW STATUS LIKE 'wsrep_ready'")
+                .fetch_optional(&mut *connection)
+                .await?
+                .and_then(|row| row.try_get::<String, _>(1).ok());
+            if !ready.is_some_and(|ready| ready.eq_ignore_ascii_case("ON")) {
+                return Err(StoreError::NotInCluster);
+            }
+        }
+        Ok(())
+    }
+
+    async fn newest_id(&self) -> Result<Option<MessageId>, StoreError> {
+        let newest: Option<i64> = sqlx::query_scalar(sql::NEWEST_ID)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(newest.map(MessageId::from_i64))
+    }
+
+    async fn expired_node_leases(&self) -> Result<Vec<NodeLeaseRow>, StoreError> {
+        Ok(leases::expired(&self.pool, &sql::MYSQL_LEASES).await?)
+    }
+
+    async fn claim_node_lease(
+        &self,
+        seen: &NodeLeaseRow,
+        holder: &str,
+        ttl: Duration,
+        fence_ms: i64,
+    ) -> Result<bool, StoreError> {
+        match leases::claim(&self.pool, &sql::MYSQL_LEASES, seen, holder, ttl, fence_ms).await {
+            Ok(done) => Ok(done.rows_affected() == 1),
+            // On Galera, another node's claim of the same row won certification.
+            Err(error) if is_lock_conflict(&error) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn renew_node_lease(
+        &self,
+        node: NodeId,
+        holder: &str,
+        ttl: Duration,
+        fence_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done =
+            leases::renew(&self.pool, &sql::MYSQL_LEASES, node, holder, ttl, fence_ms).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_node_lease(
+        &self,
+        node: NodeId,
+        holder: &str,
+        fence_ms: i64,
+    ) -> Result<(), StoreError> {
+        Ok(leases::release(&self.pool, &sql::MYSQL_LEASES, node, holder, fence_ms).await?)
     }
 
     fn pool_stats(&self) -> PoolStats {

@@ -1,0 +1,23 @@
+//! Private database servers for the tests that break them: each on its own ports and in its own
+//! temporary directory, stopped by its own process id, never the shared server.
+
+#![allow(dead_code)] // Each test binary uses the part it needs.
+
+pub mod galera;
+pub mod instance;
+pub mod mariadb;
+mod process;
+#[path = "../api/proxy.rs"]
+pub mod proxy;
+
+/// Whether the suite runs in CI, where a missing server is a failure rather than a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// `None` with a visible SKIPPED line outside CI; a failure in CI.
+pub fn unavailable<T>(what: &str, why: &str) -> Option<T> {
+    assert!(!in_ci(), "{what} is required in CI: {why}");
+    eprintln!("SKIPPED: {what}: {why}");
+    None
+}
