@@ -1177,7 +1177,7 @@ fn push_clock<R: Rng + ?Sized>(out: &mut String, rng: &mut R) {
 }
 
 /// Writes a realistic twoot about `tag` (one of TAGS) into a new String.
-pub fn twoot_text<R: rand::Rng + ?Sized>(rng: &mut R, tag: &str) -> String {
+pub fn message_text<R: rand::Rng + ?Sized>(rng: &mut R, tag: &str) -> String {
     let topic = Topic::new(tag);
     let mut out = String::with_capacity(256);
 
@@ -1264,7 +1264,7 @@ mod tests {
     fn sample(seed: u64, count: usize) -> Vec<String> {
         let mut rng = SmallRng::seed_from_u64(seed);
         (0..count)
-            .map(|i| twoot_text(&mut rng, TAGS[i % TAGS.len()]))
+            .map(|i| message_text(&mut rng, TAGS[i % TAGS.len()]))
             .collect()
     }
 
@@ -1325,7 +1325,7 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(3);
         for tag in TAGS {
             let words = topic_words(tag);
-            let hit = (0..200).any(|_| twoot_text(&mut rng, tag).contains(words));
+            let hit = (0..200).any(|_| message_text(&mut rng, tag).contains(words));
             assert!(hit, "{tag} never mentioned");
         }
     }
