@@ -5,6 +5,7 @@
 //! present, as on a real service.
 
 pub mod corpus;
+mod vocab;
 
 use std::time::Instant;
 
@@ -48,7 +49,7 @@ impl Generator {
     /// A generator for `plan`.
     pub fn new(plan: &SeedPlan) -> Self {
         let mut rng = SmallRng::seed_from_u64(plan.seed);
-        let tags: Vec<Tag> = corpus::TAGS
+        let tags: Vec<Tag> = corpus::tags()
             .iter()
             .map(|tag| Tag::parse(tag).expect("corpus tags are valid"))
             .collect();
