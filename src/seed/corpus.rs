@@ -19,19 +19,6 @@ pub fn tags() -> &'static [&'static str] {
     &vocab::lists().tags
 }
 
-/// People write "remote work", not "remote_work", in a sentence; the raw tag
-/// is kept for hashtags.
-fn topic_words(tag: &str) -> &str {
-    match tag {
-        "remote_work" => "remote work",
-        "machine-learning" => "machine learning",
-        "opensource" => "open source",
-        "boardgames" => "board games",
-        "webdev" => "web dev",
-        other => other,
-    }
-}
-
 fn pick<T: Copy, R: Rng + ?Sized>(items: &[T], rng: &mut R) -> T {
     items[rng.gen_range(0..items.len())]
 }
@@ -49,7 +36,7 @@ impl<'t> Topic<'t> {
         let lists = vocab::lists();
         Topic {
             tag,
-            words: topic_words(tag),
+            words: lists.spoken(tag),
             vocab: lists.topic(tag),
             lists,
         }
@@ -371,7 +358,7 @@ mod tests {
     fn every_tag_gets_text_mentioning_its_topic() {
         let mut rng = SmallRng::seed_from_u64(3);
         for tag in tags() {
-            let words = topic_words(tag);
+            let words = vocab::lists().spoken(tag);
             let hit = (0..200).any(|_| message_text(&mut rng, tag).contains(words));
             assert!(hit, "{tag} never mentioned");
         }

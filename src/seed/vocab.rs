@@ -21,6 +21,8 @@ pub(super) type Frame = (&'static str, &'static str);
 /// Every list, named after its file.
 pub(super) struct Lists {
     pub tags: Vec<&'static str>,
+    /// How tags read in a sentence, where that is not as tagged: ("remote_work", "remote work").
+    pub spoken_forms: Vec<(&'static str, &'static str)>,
     pub generic: Vocab,
     /// Tags with words of their own, each from `topics/<tag>.txt`.
     pub topics: Vec<(&'static str, Vocab)>,
@@ -43,6 +45,12 @@ pub(super) struct Lists {
 }
 
 impl Lists {
+    /// `tag` as people write it in a sentence.
+    pub fn spoken<'t>(&self, tag: &'t str) -> &'t str {
+        let form = self.spoken_forms.iter().find(|(name, _)| *name == tag);
+        form.map_or(tag, |(_, words)| words)
+    }
+
     /// The words of `tag`, if it has a file of its own.
     pub fn topic(&self, tag: &str) -> Option<&Vocab> {
         self.topics
@@ -80,8 +88,10 @@ macro_rules! topics {
 }
 
 fn load() -> Lists {
+    let (tags, spoken_forms) = tags(include_str!("vocab/tags.txt"));
     Lists {
-        tags: list!("tags"),
+        tags,
+        spoken_forms,
         generic: topic("generic", include_str!("vocab/topics/generic.txt")),
         topics: topics![
             "coffee",
@@ -126,6 +136,21 @@ fn entries(text: &'static str) -> impl Iterator<Item = &'static str> {
         let line = line.trim();
         !line.is_empty() && !line.starts_with('#')
     })
+}
+
+/// The tags, and the spoken forms given after " = " on some of their lines.
+fn tags(text: &'static str) -> (Vec<&'static str>, Vec<(&'static str, &'static str)>) {
+    let (mut tags, mut spoken_forms) = (Vec::new(), Vec::new());
+    for line in entries(text) {
+        match line.split_once(" = ") {
+            Some((tag, words)) => {
+                tags.push(tag);
+                spoken_forms.push((tag, words));
+            }
+            None => tags.push(line),
+        }
+    }
+    (tags, spoken_forms)
 }
 
 fn frames(name: &str, text: &'static str, hole: &str) -> Vec<Frame> {
@@ -248,6 +273,10 @@ mod tests {
         for tag in tags {
             // As written: a tag that parsing folds would not find its topic file.
             assert_eq!(Tag::parse(tag).as_ref().map(Tag::as_str), Ok(*tag));
+        }
+        for (tag, words) in &lists().spoken_forms {
+            let clean = !words.is_empty() && words.trim() == *words && !words.contains('{');
+            assert!(clean, "{tag} = {words:?}");
         }
     }
 
