@@ -5,6 +5,7 @@
 //! present, as on a real service.
 
 pub mod corpus;
+mod vocab;
 
 use std::time::Instant;
 
@@ -48,7 +49,7 @@ impl Generator {
     /// A generator for `plan`.
     pub fn new(plan: &SeedPlan) -> Self {
         let mut rng = SmallRng::seed_from_u64(plan.seed);
-        let tags: Vec<Tag> = corpus::TAGS
+        let tags: Vec<Tag> = corpus::tags()
             .iter()
             .map(|tag| Tag::parse(tag).expect("corpus tags are valid"))
             .collect();
@@ -71,7 +72,7 @@ impl Generator {
     /// The next twoot.
     pub fn next_message(&mut self) -> NewMessage {
         let tag = self.tags[self.popularity.sample(&mut self.rng)].clone();
-        let text = corpus::twoot_text(&mut self.rng, tag.as_str());
+        let text = corpus::message_text(&mut self.rng, tag.as_str());
         // The square of a uniform variable leans towards 0: more twoots in recent years.
         let age = self.rng.gen::<f64>().powi(2);
         let at_ms = self.until_ms - (age * self.span_ms as f64) as i64;
