@@ -3,14 +3,19 @@
 //! divided by this one is what the HTTP layer costs.
 //!
 //! ```text
-//! raw_db_bench run --url URL --op tag|all|deep|get|stats|post --concurrency C --pool P --duration 10s
+//! raw_db run --url URL --op tag|all|deep|get|stats|post --concurrency C --pool P --duration 10s
 //!     (reads run the store's statements on its pools; a post is the store's own `insert`)
-//! raw_db_bench probe --url URL --tag coffee     ids for the cursor and by-id runs, as JSON
-//! raw_db_bench reset --url mysql://…/db         drop and create a MySQL database
-//! raw_db_bench csv --rows N --out FILE          a CSV export in the prototype's format
+//! raw_db probe --url URL --tag coffee        ids for the cursor and by-id runs, as JSON
+//! raw_db reset --url mysql://…/db            drop and create a MySQL database
+//! raw_db buffer-pool --url URL --bytes N     grow InnoDB's buffer pool, as JSON
+//! raw_db csv --rows N --out FILE             a CSV export in the prototype's format
 //! ```
 //!
 //! `run` prints one JSON line: `{"ops_per_sec", "p50_ms", "p99_ms", "errors", …}`.
+//!
+//! `cargo build --release --bench raw_db` builds it under a name with a hash in it, which
+//! `scripts/bench` reads from Cargo's JSON messages; by hand, `cargo bench --bench raw_db -- run …`
+//! builds and runs it. Alone, `cargo bench` only prints what it is: it needs a database.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,9 +37,13 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 const MAX_LATENCY_US: u64 = 60_000_000;
 
 #[derive(Debug, Parser)]
+#[command(name = "raw_db", bin_name = "raw_db")]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// What `cargo bench` passes to every bench.
+    #[arg(long = "bench", global = true, hide = true)]
+    _bench: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -565,7 +574,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+    let Some(command) = Cli::parse().command else {
+        // `cargo bench` and `cargo test --benches` run every bench target without a command.
+        eprintln!("raw_db measures a database for scripts/bench; `--help` lists its commands");
+        return Ok(());
+    };
+    match command {
         Command::Run(args) => run(args).await,
         Command::Probe { url, tag } => probe(&url, &tag).await,
         Command::Reset { url } => reset(&url).await,
