@@ -1,0 +1,170 @@
+"""The whole benchmark, in order: seeding each database, the API and raw runs of every endpoint
+on it, and the import timing, collected into one results dict with the machine and commit."""
+
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .common import ENDPOINTS, RAW_OP, ROOT, TAG, WORK, count_label, log
+from .measure import api_run, raw_run
+from .procs import PINNING, database_url, probe, reset_database, twooter, write_csv
+from .report import fmt_ms
+
+
+def new_results(args, buffer_pool):
+    """The results of a run about to start: what it runs on and with, and empty lists to fill."""
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit(),
+        "machine": machine(),
+        "command": "scripts/bench " + " ".join(sys.argv[1:]),
+        "settings": {"sizes": args.sizes, "backends": args.backends, "duration_s": args.duration,
+                     "warmup_s": args.warmup, "connections": args.connections, "pool": args.pool,
+                     "endpoints": args.endpoints, "import_rows": args.import_rows,
+                     "pinned": PINNING["on"]},
+        "versions": {"wrk": wrk_version()},
+        "mysql_buffer_pool": buffer_pool,
+        "seeds": [], "starts": [], "runs": [], "import": None,
+    }
+
+
+def estimated_minutes(args):
+    per_database = sum(len(args.connections) * (2 if RAW_OP[key] else 1) for key in args.endpoints)
+    return per_database * (args.warmup + args.duration + 0.5) * len(args.backends) * len(args.sizes) / 60
+
+
+def prepare(args, backend, size):
+    """Seeds the database for (backend, size) and returns (probe, seed timing or None)."""
+    url = database_url(args, backend, size)
+    marker = WORK / f"{backend}_{count_label(size)}.seeded.json"
+    wanted = {"url": url, "count": size, "seed": args.seed}
+    if args.reuse and marker.exists() and json.loads(marker.read_text()) == wanted:
+        try:
+            found = probe(url)
+            if found["total"] >= size:
+                log(f"[{backend} {count_label(size)}] reusing the seeded database")
+                return found, None
+        except (RuntimeError, ValueError, KeyError):
+            pass
+    marker.unlink(missing_ok=True)
+    reset_database(backend, url)
+    twooter(url, "migrate", timeout=600)
+    log(f"[{backend} {count_label(size)}] seeding {size} twoots")
+    started = time.monotonic()
+    _, _, err = twooter(url, "seed", "--count", str(size), "--seed", str(args.seed))
+    seconds = time.monotonic() - started
+    log(f"[{backend} {count_label(size)}] seeded in {seconds:.1f} s ({size / seconds:.0f}/s)")
+    marker.write_text(json.dumps(wanted))
+    seeded = {"backend": backend, "rows": size, "seconds": seconds, "output": err.strip()[-300:]}
+    return probe(url), seeded
+
+
+def bench_database(args, backend, size, results):
+    found, seeded = prepare(args, backend, size)
+    if seeded:
+        results["seeds"].append(seeded)
+    name = f"{backend} {count_label(size)}"
+    log(f"[{name}] {found['tag_count']} twoots tagged {TAG}; deep cursor {found['deep_before']}")
+    results["versions"][backend] = found["version"]
+    url = database_url(args, backend, size)
+    starts = []
+    for key in [key for key, _, _ in ENDPOINTS if key in args.endpoints]:
+        for connections in args.connections:
+            label = f"{backend}_{count_label(size)}_{key}_c{connections}"
+            row = {"backend": backend, "size": size, "endpoint": key, "connections": connections}
+            try:
+                row["api"] = api_run(args, backend, url, key, found, connections, label)
+                starts.append(row["api"]["ready_ms"])
+            except RuntimeError as error:
+                row["api"] = {"failure": str(error)}
+            if RAW_OP[key]:
+                try:
+                    row["raw"] = raw_run(args, backend, url, key, found, connections)
+                except (RuntimeError, ValueError) as error:
+                    row["raw"] = {"failure": str(error)}
+            results["runs"].append(row)
+            log(f"[{name}] {key:7} c={connections:<4} {summary_line(row)}")
+    if starts:
+        results["starts"].append({"backend": backend, "size": size, "ready_ms": starts})
+
+
+def summary_line(row):
+    api, raw = row.get("api", {}), row.get("raw")
+    parts = []
+    if "failure" in api:
+        parts.append(f"API FAILED: {api['failure'][:200]}")
+    else:
+        parts.append(f"API {api['rps']:9.0f} req/s p50 {fmt_ms(api['p50_ms'])} p99 {fmt_ms(api['p99_ms'])} "
+                     f"errors {api['errors']} RSS peak {api['hwm_mb']:.1f} MB ready {api['ready_ms']:.0f} ms")
+    if raw:
+        if "failure" in raw:
+            parts.append(f"raw FAILED: {raw['failure'][:200]}")
+        else:
+            parts.append(f"raw {raw['ops_per_sec']:9.0f} ops/s p50 {fmt_ms(raw['p50_ms'])} "
+                         f"p99 {fmt_ms(raw['p99_ms'])} errors {raw['errors']}")
+    return " | ".join(parts)
+
+
+def time_import(args, results):
+    rows = args.import_rows
+    csv_path = WORK / f"import_{count_label(rows)}_seed{args.seed}.csv"
+    if not csv_path.exists():
+        log(f"[import] writing {rows} rows to {csv_path.name}")
+        partial = csv_path.with_suffix(".partial")
+        write_csv(rows, partial, args.seed)
+        partial.rename(csv_path)
+    url = f"sqlite:{WORK / 'twooter_bench_import.db'}"
+    reset_database("sqlite", url)
+    twooter(url, "migrate", timeout=600)
+    log(f"[import] importing {rows} rows into SQLite")
+    started = time.monotonic()
+    _, _, err = twooter(url, "import", str(csv_path))
+    seconds = time.monotonic() - started
+    reported = re.search(r"imported (\d+) twoots, rejected (\d+) rows", err)
+    imported, rejected = (int(reported.group(1)), int(reported.group(2))) if reported else (None, None)
+    log(f"[import] {imported} imported, {rejected} rejected, in {seconds:.1f} s")
+    results["import"] = {"backend": "sqlite", "rows": rows, "imported": imported,
+                         "rejected": rejected, "seconds": seconds}
+
+
+# ---------------------------------------------------------------------------------------------
+# What a run ran on
+
+def machine():
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gb = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_gb = int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    return {"nproc": len(os.sched_getaffinity(0)), "cpu": cpu, "memory_gb": memory_gb,
+            "kernel": f"{platform.system()} {platform.release()}"}
+
+
+def commit():
+    def git(*arguments):
+        return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    sha = git("rev-parse", "--short", "HEAD") or "unknown"
+    return sha + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def wrk_version():
+    out = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
+    match = re.search(r"wrk\s+(\S+)", out.stdout + out.stderr)
+    return match.group(1) if match else "unknown"
