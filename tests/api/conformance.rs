@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, TimeZone, Utc};
 use twooter::domain::{BackfillIds, MessageId, MessageText, NewMessage, NodeId, Tag};
 use twooter::store::{PageQuery, Store, StoreError, YearTagCount};
 
-use crate::helpers::{Backend, TestDb};
+use crate::support::{Backend, TestDb};
 
 pub fn at(year: i32, day: u32, ms: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(year, 1, day, 12, 0, 0).unwrap()

@@ -4,8 +4,8 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-use crate::binary::{get_json, twooter, Server};
-use crate::helpers::{Backend, TestDb};
+use crate::support::process::{get_json, twooter, Server};
+use crate::support::{Backend, TestDb};
 
 async fn problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status().as_u16(), status);

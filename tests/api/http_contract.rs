@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{app, get, post_json, post_twoot, send, TestDb};
+use crate::support::{app, get, post_json, post_twoot, send, TestDb};
 
 async fn fresh_app() -> (TestDb, axum::Router) {
     let db = TestDb::sqlite().await;
@@ -307,7 +307,7 @@ async fn pages_follow_the_next_link_to_the_end() {
 #[tokio::test]
 async fn limit_defaults_to_100_and_allows_1_to_1000() {
     let (db, app) = fresh_app().await;
-    crate::helpers::seed_twoots(db.store.as_ref(), 1005, 1, 3).await;
+    crate::support::seed_twoots(db.store.as_ref(), 1005, 1, 3).await;
     let count = |uri: &'static str| {
         let app = app.clone();
         async move { get(&app, uri).await.json().as_array().unwrap().len() }

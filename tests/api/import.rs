@@ -6,7 +6,7 @@ use std::io::Write;
 use twooter::domain::NodeId;
 use twooter::import::{import_file, ImportObserver, ImportReport, Rejection};
 
-use crate::helpers::{Backend, TestDb};
+use crate::support::{Backend, TestDb};
 
 #[derive(Default)]
 struct Collect(Vec<Rejection>);

@@ -10,8 +10,8 @@ use axum::Router;
 
 use twooter::http::middleware;
 
-use crate::helpers::{app, get, send, test_config, Backend, TestDb};
 use crate::proxy::Proxy;
+use crate::support::{app, get, send, test_config, Backend, TestDb};
 
 #[tokio::test]
 async fn a_request_past_the_timeout_is_a_503_problem() {
@@ -64,7 +64,7 @@ async fn cors_allows_the_configured_origins_only() {
 async fn metrics_cover_requests_queries_posts_pool_and_build() {
     let db = TestDb::sqlite().await;
     let app = app(db.store.clone());
-    let posted = crate::helpers::post_twoot(&app, "measured", "coffee").await;
+    let posted = crate::support::post_twoot(&app, "measured", "coffee").await;
     get(
         &app,
         &format!("/messages/{}", posted["id"].as_str().unwrap()),
@@ -102,7 +102,7 @@ async fn readiness_follows_the_database_away_and_back() {
     let Some(db) = TestDb::new(Backend::MySql).await else {
         return;
     };
-    let upstream = crate::helpers::mysql_address();
+    let upstream = crate::support::mysql_address();
     let mut proxy = Proxy::start(upstream).await;
     let through_proxy = db
         .url
@@ -148,13 +148,13 @@ async fn the_body_limit_is_configurable() {
         twooter::domain::NodeId::new(1).unwrap(),
     );
     let body = serde_json::json!({"text": "a".repeat(150), "tag": "coffee"}).to_string();
-    let problem = crate::helpers::post_json(&app, "/messages", body)
+    let problem = crate::support::post_json(&app, "/messages", body)
         .await
         .problem(413);
     assert_eq!(problem["detail"], "The body must be at most 100 bytes");
     let small = serde_json::json!({"text": "short", "tag": "coffee"}).to_string();
     assert_eq!(
-        crate::helpers::post_json(&app, "/messages", small)
+        crate::support::post_json(&app, "/messages", small)
             .await
             .status,
         StatusCode::CREATED
@@ -179,7 +179,7 @@ async fn an_idle_connection_the_server_closed_is_replaced_before_use() {
     assert_eq!(get(&app, "/messages").await.status, StatusCode::OK);
 
     let database = db.url.rsplit('/').next().unwrap().to_owned();
-    let admin = sqlx::MySqlPool::connect(&crate::helpers::mysql_server_url())
+    let admin = sqlx::MySqlPool::connect(&crate::support::mysql_server_url())
         .await
         .unwrap();
     let pooled: Vec<i64> = sqlx::query_scalar(

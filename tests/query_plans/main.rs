@@ -1,14 +1,17 @@
 //! No request scans a table: the database's own query plans for the statements the service runs
 //! (`twooter::store::sql`) must be index range reads with no sort, on every backend.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 use sqlx::Row;
 use twooter::store::sql;
 
-use crate::helpers::{Backend, TestDb};
+use crate::support::{Backend, TestDb};
 
 /// Fills the database so the planner has statistics that look like production.
 async fn fill(db: &TestDb) {
-    crate::helpers::seed_twoots(db.store.as_ref(), 5000, 3, 25).await;
+    crate::support::seed_twoots(db.store.as_ref(), 5000, 3, 25).await;
 }
 
 /// Each statement with parameters that exercise it: a tag, id bounds, a limit, or a year range.

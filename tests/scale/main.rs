@@ -2,13 +2,16 @@
 //! loopback. Writes go through the balancer and through each instance; every write reads back
 //! through every other instance, so nothing lives in one instance.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::binary::{get_json, twooter, Server};
-use crate::helpers::{Backend, TestDb};
+use crate::support::process::{get_json, twooter, Server};
+use crate::support::{Backend, TestDb};
 
 /// nginx from the system, or `None` (with a line saying so) outside CI.
 fn nginx() -> Option<String> {

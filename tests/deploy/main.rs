@@ -3,6 +3,9 @@
 //! they give the app is one it reads, and every metric the alerts and the dashboard use is
 //! exported.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -11,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 use serde_yaml_ng::Value as Yaml;
 
-use crate::helpers::{self, TestDb};
+use crate::support::TestDb;
 
 /// The port the service listens on when `PORT` is not set.
 const DEFAULT_PORT: u16 = 8000;
@@ -386,7 +389,7 @@ fn json_strings_under(value: &Json, key: &str, out: &mut Vec<String>) {
 /// `twooter::app::open_store` does, so the database metrics are recorded too.
 async fn router() -> (TestDb, axum::Router) {
     let db = TestDb::sqlite().await;
-    let app = helpers::app(db.store.clone());
+    let app = support::app(db.store.clone());
     (db, app)
 }
 
@@ -522,7 +525,7 @@ async fn probe_and_healthcheck_paths_answer_200() {
 
     let (_db, app) = router().await;
     for (source, path) in paths {
-        let reply = helpers::get(&app, &path).await;
+        let reply = support::get(&app, &path).await;
         assert_eq!(
             reply.status,
             StatusCode::OK,
@@ -825,7 +828,7 @@ async fn every_metric_the_alerts_and_dashboard_use_is_exported() {
     // Exercise every recorded metric: a post, a page, a twoot, a page by tag, the stats, the
     // probes, then two scrapes (the first sets the pool gauges).
     let (_db, app) = router().await;
-    let twoot = helpers::post_twoot(&app, "hello", "coffee").await;
+    let twoot = support::post_twoot(&app, "hello", "coffee").await;
     let id = twoot["id"].as_str().expect("the posted twoot has an id");
     for path in [
         "/messages".to_owned(),
@@ -836,7 +839,7 @@ async fn every_metric_the_alerts_and_dashboard_use_is_exported() {
         "/readyz".to_owned(),
         "/metrics".to_owned(),
     ] {
-        let reply = helpers::get(&app, &path).await;
+        let reply = support::get(&app, &path).await;
         assert_eq!(
             reply.status,
             StatusCode::OK,
@@ -844,7 +847,7 @@ async fn every_metric_the_alerts_and_dashboard_use_is_exported() {
             String::from_utf8_lossy(&reply.body)
         );
     }
-    let scrape = helpers::get(&app, "/metrics").await;
+    let scrape = support::get(&app, "/metrics").await;
     assert_eq!(scrape.status, StatusCode::OK);
     let exposition = String::from_utf8(scrape.body).expect("the metrics are text");
 
