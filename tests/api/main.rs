@@ -1,7 +1,8 @@
-//! The API test binary: the HTTP contract, the Store conformance suite on every backend, import,
-//! concurrency, operations, the OpenAPI snapshot, and the real binary as a process. The
-//! deployment files, the scale test and the query plans are test binaries of their own
-//! (`tests/deploy`, `tests/scale`, `tests/query_plans`); all of them share `tests/support`.
+//! The API test binary: the HTTP contract route by route (`routes`), the Store conformance suite
+//! on every backend, import, concurrency, operations, the OpenAPI snapshot, and the real binary
+//! as a process. The deployment files, the scale test and the query plans are test binaries of
+//! their own (`tests/deploy`, `tests/scale`, `tests/query_plans`); all of them share
+//! `tests/support`.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -10,8 +11,8 @@ mod binary;
 mod concurrency;
 mod conformance;
 mod e2e;
-mod http_contract;
 mod import;
 mod openapi;
 mod operations;
 mod proxy;
+mod routes;

@@ -11,7 +11,7 @@ use axum::Router;
 use twooter::http::middleware;
 
 use crate::proxy::Proxy;
-use crate::support::{app, get, send, test_config, Backend, TestDb};
+use crate::support::{app, fresh_app, get, send, test_config, Backend, TestDb};
 
 #[tokio::test]
 async fn a_request_past_the_timeout_is_a_503_problem() {
@@ -62,8 +62,7 @@ async fn cors_allows_the_configured_origins_only() {
 
 #[tokio::test]
 async fn metrics_cover_requests_queries_posts_pool_and_build() {
-    let db = TestDb::sqlite().await;
-    let app = app(db.store.clone());
+    let (_db, app) = fresh_app().await;
     let posted = crate::support::post_twoot(&app, "measured", "coffee").await;
     get(
         &app,

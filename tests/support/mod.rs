@@ -147,6 +147,13 @@ pub fn app(store: Arc<dyn Store>) -> axum::Router {
     twooter::app::build_router(&test_config(), store, NodeId::new(1).unwrap())
 }
 
+/// The router over a fresh SQLite database, which lives as long as the `TestDb`.
+pub async fn fresh_app() -> (TestDb, axum::Router) {
+    let db = TestDb::sqlite().await;
+    let app = app(db.store.clone());
+    (db, app)
+}
+
 /// A response read whole.
 pub struct Reply {
     pub status: StatusCode,
