@@ -14,8 +14,8 @@ async fn with_no_database_configured_it_serves_demo_data_from_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(twooter(dir.path()));
     assert!(server.startup < Duration::from_secs(10));
-    let twoots = get_json(&server.url("/messages")).await;
-    assert_eq!(twoots.as_array().unwrap().len(), 100);
+    let messages = get_json(&server.url("/messages")).await;
+    assert_eq!(messages.as_array().unwrap().len(), 100);
     let stats = get_json(&server.url("/management/message-stats")).await;
     assert!(
         stats.as_object().unwrap().len() >= 5,
@@ -208,8 +208,8 @@ fn sigterm_lets_in_flight_requests_finish_and_exits_0() {
 async fn each_request_is_one_json_log_line_with_its_request_id() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(twooter(dir.path()));
-    let twoots = get_json(&server.url("/messages?limit=1")).await;
-    let id = twoots[0]["id"].as_str().unwrap().to_owned();
+    let messages = get_json(&server.url("/messages?limit=1")).await;
+    let id = messages[0]["id"].as_str().unwrap().to_owned();
     let reply = reqwest::Client::new()
         .get(server.url(&format!("/messages/{id}")))
         .header("x-request-id", "trace-me-123")

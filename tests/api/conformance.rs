@@ -10,12 +10,19 @@ use twooter::store::{PageQuery, Store, StoreError, YearTagCount};
 
 use crate::support::{Backend, TestDb};
 
+/// Noon UTC on January `day` of `year`, plus `ms` milliseconds.
 pub fn at(year: i32, day: u32, ms: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(year, 1, day, 12, 0, 0).unwrap()
         + chrono::Duration::milliseconds(ms.into())
 }
 
-pub fn twoot(ids: &mut BackfillIds, text: &str, tag: &str, when: DateTime<Utc>) -> NewMessage {
+/// A message to store, with the id a backfill gives it for `when`.
+pub fn new_message(
+    ids: &mut BackfillIds,
+    text: &str,
+    tag: &str,
+    when: DateTime<Utc>,
+) -> NewMessage {
     NewMessage {
         id: ids.id_at(when).unwrap(),
         text: MessageText::parse(text).unwrap(),
@@ -65,7 +72,7 @@ pub async fn recount(store: &dyn Store) -> Vec<YearTagCount> {
 async fn round_trips_a_twoot(store: Arc<dyn Store>) {
     let mut ids = ids();
     let text = format!("{} ünïcödé", "😀".repeat(272));
-    let message = twoot(&mut ids, &text, "Coffee", at(2023, 2, 345));
+    let message = new_message(&mut ids, &text, "Coffee", at(2023, 2, 345));
     store.insert(&message).await.unwrap();
     let read = store.get(message.id).await.unwrap().expect("stored");
     assert_eq!(read, message.to_message());
@@ -94,7 +101,7 @@ async fn pages_newest_first_by_tag(store: Arc<dyn Store>) {
         let tag = ["coffee", "hiking", "jazz"][i as usize % 3];
         // Inserted out of time order: pages must follow ids, not insertion order.
         let day = 1 + (i * 7) % 28;
-        all.push(twoot(
+        all.push(new_message(
             &mut ids,
             &format!("twoot {i}"),
             tag,
@@ -128,7 +135,7 @@ async fn cursors_walk_every_twoot_once(store: Arc<dyn Store>) {
     let mut ids = ids();
     let all: Vec<_> = (0..45u32)
         .map(|i| {
-            twoot(
+            new_message(
                 &mut ids,
                 &format!("twoot {i}"),
                 "jazz",
@@ -184,9 +191,9 @@ async fn cursors_walk_every_twoot_once(store: Arc<dyn Store>) {
 
 async fn a_taken_id_is_reported_and_counts_nothing(store: Arc<dyn Store>) {
     let mut ids = ids();
-    let first = twoot(&mut ids, "first", "coffee", at(2022, 1, 0));
+    let first = new_message(&mut ids, "first", "coffee", at(2022, 1, 0));
     store.insert(&first).await.unwrap();
-    let mut clash = twoot(&mut ids, "second", "hiking", at(2022, 1, 0));
+    let mut clash = new_message(&mut ids, "second", "hiking", at(2022, 1, 0));
     clash.id = first.id;
     assert!(matches!(
         store.insert(&clash).await,
@@ -195,7 +202,7 @@ async fn a_taken_id_is_reported_and_counts_nothing(store: Arc<dyn Store>) {
 
     // A batch holding one taken id stores nothing at all.
     let mut batch: Vec<_> = (0..5)
-        .map(|i| twoot(&mut ids, "batch", "jazz", at(2022, 2, i)))
+        .map(|i| new_message(&mut ids, "batch", "jazz", at(2022, 2, i)))
         .collect();
     batch[3].id = first.id;
     assert!(matches!(
@@ -223,13 +230,13 @@ async fn stats_count_per_year_and_tag_within_the_range(store: Arc<dyn Store>) {
         (2024, "jazz", 4),
     ] {
         for i in 0..n {
-            batch.push(twoot(&mut ids, "x", tag, at(year, 3, i)));
+            batch.push(new_message(&mut ids, "x", tag, at(year, 3, i)));
         }
     }
     store.insert_batch(&batch).await.unwrap();
     // Boundaries: the first and last millisecond of a year belong to it (UTC).
     store
-        .insert(&twoot(
+        .insert(&new_message(
             &mut ids,
             "y",
             "coffee",
@@ -238,7 +245,7 @@ async fn stats_count_per_year_and_tag_within_the_range(store: Arc<dyn Store>) {
         .await
         .unwrap();
     store
-        .insert(&twoot(
+        .insert(&new_message(
             &mut ids,
             "z",
             "coffee",
@@ -281,7 +288,7 @@ async fn counts_match_a_recount_after_concurrent_writes(store: Arc<dyn Store>) {
                     BackfillIds::starting_at(NodeId::new(100 + worker as u16).unwrap(), 0);
                 for i in 0..25u32 {
                     let tag = ["coffee", "hiking", "jazz", "rust"][(i % 4) as usize];
-                    let message = twoot(
+                    let message = new_message(
                         &mut ids,
                         "busy",
                         tag,
@@ -311,7 +318,7 @@ async fn counts_match_a_recount_after_a_bulk_load(store: Arc<dyn Store>) {
     let mut ids = ids();
     let all: Vec<_> = (0..3000u32)
         .map(|i| {
-            twoot(
+            new_message(
                 &mut ids,
                 "bulk",
                 ["a", "b", "c", "d", "e"][(i % 5) as usize],

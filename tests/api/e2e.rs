@@ -50,11 +50,11 @@ async fn drive_the_contract(backend: Backend) {
             .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED);
         let location = response.headers()["location"].to_str().unwrap().to_owned();
-        let twoot: Value = response.json().await.unwrap();
-        assert_eq!(twoot["tag"], "e2e");
+        let message: Value = response.json().await.unwrap();
+        assert_eq!(message["tag"], "e2e");
         let read: Value = get_json(&url(&location)).await;
-        assert_eq!(read, twoot);
-        ids.push(twoot["id"].as_str().unwrap().to_owned());
+        assert_eq!(read, message);
+        ids.push(message["id"].as_str().unwrap().to_owned());
     }
     ids.reverse();
     let first = client

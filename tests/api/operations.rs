@@ -63,7 +63,7 @@ async fn cors_allows_the_configured_origins_only() {
 #[tokio::test]
 async fn metrics_cover_requests_queries_posts_pool_and_build() {
     let (_db, app) = fresh_app().await;
-    let posted = crate::support::post_twoot(&app, "measured", "coffee").await;
+    let posted = crate::support::post_message(&app, "measured", "coffee").await;
     get(
         &app,
         &format!("/messages/{}", posted["id"].as_str().unwrap()),

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use crate::files;
-use crate::support::{fresh_app, get, post_twoot};
+use crate::support::{fresh_app, get, post_message};
 
 pub const ALERTS: &str = "deploy/prometheus/alerts.yaml";
 pub const DASHBOARD: &str = "deploy/grafana/twooter-dashboard.json";
@@ -121,8 +121,8 @@ async fn every_metric_the_alerts_and_dashboard_use_is_exported() {
     // Exercise every recorded metric: a post, a page, a twoot, a page by tag, the stats, the
     // probes, then two scrapes (the first sets the pool gauges).
     let (_db, app) = fresh_app().await;
-    let twoot = post_twoot(&app, "hello", "coffee").await;
-    let id = twoot["id"].as_str().expect("the posted twoot has an id");
+    let posted = post_message(&app, "hello", "coffee").await;
+    let id = posted["id"].as_str().expect("the posted twoot has an id");
     for path in [
         "/messages".to_owned(),
         format!("/messages/{id}"),

@@ -11,7 +11,7 @@ use crate::support::{Backend, TestDb};
 
 /// Fills the database so the planner has statistics that look like production.
 async fn fill(db: &TestDb) {
-    crate::support::seed_twoots(db.store.as_ref(), 5000, 3, 25).await;
+    crate::support::seed_messages(db.store.as_ref(), 5000, 3, 25).await;
 }
 
 /// Each statement with parameters that exercise it: a tag, id bounds, a limit, or a year range.

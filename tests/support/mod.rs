@@ -126,7 +126,7 @@ impl Drop for TestDb {
 }
 
 /// Stores `count` synthetic twoots spread over `years` years, the same ones for the same `seed`.
-pub async fn seed_twoots(store: &dyn Store, count: u64, seed: u64, years: u32) {
+pub async fn seed_messages(store: &dyn Store, count: u64, seed: u64, years: u32) {
     let plan = twooter::seed::SeedPlan {
         count,
         seed,
@@ -244,7 +244,7 @@ pub async fn post_json(app: &axum::Router, uri: &str, body: impl Into<Body>) -> 
 }
 
 /// Posts a twoot that must be accepted, returning it.
-pub async fn post_twoot(app: &axum::Router, text: &str, tag: &str) -> Value {
+pub async fn post_message(app: &axum::Router, text: &str, tag: &str) -> Value {
     let reply = post_json(
         app,
         "/messages",

@@ -17,23 +17,23 @@ async fn posting_returns_201_with_location_and_the_twoot() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::CREATED);
-    let twoot = reply.json();
-    let id = twoot["id"].as_str().expect("the id is a JSON string");
+    let message = reply.json();
+    let id = message["id"].as_str().expect("the id is a JSON string");
     assert!(id.parse::<i64>().unwrap() > 0);
     assert_eq!(
         reply.header("location"),
         Some(format!("/messages/{id}").as_str())
     );
-    assert_eq!(twoot["text"], "First coffee of the day.");
-    assert_eq!(twoot["tag"], "coffee");
-    let timestamp = twoot["timestamp"].as_str().unwrap();
+    assert_eq!(message["text"], "First coffee of the day.");
+    assert_eq!(message["tag"], "coffee");
+    let timestamp = message["timestamp"].as_str().unwrap();
     assert!(timestamp.ends_with('Z'), "{timestamp}");
     let posted = chrono::DateTime::parse_from_rfc3339(timestamp).unwrap();
     assert!((chrono::Utc::now() - posted.to_utc()).num_seconds().abs() < 60);
 
     let read = get(&app, &format!("/messages/{id}")).await;
     assert_eq!(read.status, StatusCode::OK);
-    assert_eq!(read.json(), twoot);
+    assert_eq!(read.json(), message);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::assert_refused_queries;
-use crate::support::{fresh_app, get, post_twoot, seed_twoots};
+use crate::support::{fresh_app, get, post_message, seed_messages};
 
 #[tokio::test]
 async fn lists_newest_first_filtered_by_tag_in_any_case() {
@@ -13,7 +13,7 @@ async fn lists_newest_first_filtered_by_tag_in_any_case() {
     let mut posted = Vec::new();
     for i in 0..6 {
         let tag = if i % 2 == 0 { "Coffee" } else { "hiking" };
-        posted.push(post_twoot(&app, &format!("twoot {i}"), tag).await);
+        posted.push(post_message(&app, &format!("twoot {i}"), tag).await);
     }
     let all = get(&app, "/messages").await;
     assert_eq!(all.status, StatusCode::OK);
@@ -61,8 +61,8 @@ async fn pages_follow_the_next_link_to_the_end() {
     let (_db, app) = fresh_app().await;
     let mut posted = Vec::new();
     for i in 0..7 {
-        posted.push(post_twoot(&app, &format!("twoot {i}"), "jazz").await["id"].clone());
-        post_twoot(&app, "noise", "other").await;
+        posted.push(post_message(&app, &format!("twoot {i}"), "jazz").await["id"].clone());
+        post_message(&app, "noise", "other").await;
     }
     posted.reverse();
     let mut seen = Vec::new();
@@ -116,7 +116,7 @@ async fn pages_follow_the_next_link_to_the_end() {
 #[tokio::test]
 async fn limit_defaults_to_100_and_allows_1_to_1000() {
     let (db, app) = fresh_app().await;
-    seed_twoots(db.store.as_ref(), 1005, 1, 3).await;
+    seed_messages(db.store.as_ref(), 1005, 1, 3).await;
     let count = |uri: &'static str| {
         let app = app.clone();
         async move { get(&app, uri).await.json().as_array().unwrap().len() }

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::json;
 
-use crate::support::{fresh_app, get, post_twoot, send};
+use crate::support::{fresh_app, get, post_message, send};
 
 #[tokio::test]
 async fn service_routes_describe_and_probe() {
@@ -91,7 +91,7 @@ async fn every_response_carries_a_request_id_and_5xx_hide_internals() {
 async fn responses_are_compressed_on_request() {
     let (_db, app) = fresh_app().await;
     for i in 0..30 {
-        post_twoot(
+        post_message(
             &app,
             &format!("a fairly repetitive twoot number {i}"),
             "coffee",

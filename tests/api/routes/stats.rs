@@ -6,8 +6,8 @@ use serde_json::json;
 use twooter::domain::{BackfillIds, NodeId};
 
 use super::assert_refused_queries;
-use crate::conformance::{at, twoot};
-use crate::support::{fresh_app, get, post_twoot};
+use crate::conformance::{at, new_message};
+use crate::support::{fresh_app, get, post_message};
 
 #[tokio::test]
 async fn stats_count_per_year_and_tag() {
@@ -18,13 +18,13 @@ async fn stats_count_per_year_and_tag() {
     );
     let mut ids = BackfillIds::new(NodeId::new(9).unwrap());
     let batch = vec![
-        twoot(&mut ids, "a", "coffee", at(2022, 1, 0)),
-        twoot(&mut ids, "b", "coffee", at(2022, 2, 0)),
-        twoot(&mut ids, "c", "hiking", at(2022, 3, 0)),
-        twoot(&mut ids, "d", "coffee", at(2023, 1, 0)),
+        new_message(&mut ids, "a", "coffee", at(2022, 1, 0)),
+        new_message(&mut ids, "b", "coffee", at(2022, 2, 0)),
+        new_message(&mut ids, "c", "hiking", at(2022, 3, 0)),
+        new_message(&mut ids, "d", "coffee", at(2023, 1, 0)),
     ];
     db.store.insert_batch(&batch).await.unwrap();
-    post_twoot(&app, "now", "coffee").await;
+    post_message(&app, "now", "coffee").await;
     let this_year = chrono::Datelike::year(&chrono::Utc::now()).to_string();
 
     let all = get(&app, "/management/message-stats").await;
