@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::process::{get_json, twooter, Server};
+use crate::support::process::{get_json, run, twooter, Server};
+use crate::support::stats_total;
 
 #[tokio::test]
 async fn with_no_database_configured_it_serves_demo_data_from_sqlite() {
@@ -27,18 +28,8 @@ async fn with_no_database_configured_it_serves_demo_data_from_sqlite() {
 
     // A second start finds the data and does not seed again; a migrated start is fast.
     let server = Server::start(twooter(dir.path()));
-    let total: i64 = get_json(&server.url("/management/message-stats"))
-        .await
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|tags| {
-            tags.as_object()
-                .unwrap()
-                .values()
-                .map(|n| n.as_i64().unwrap())
-        })
-        .sum();
+    let stats = get_json(&server.url("/management/message-stats")).await;
+    let total = stats_total(&stats);
     assert_eq!(total, 400);
 }
 
@@ -86,31 +77,20 @@ fn import_exits_2_when_rows_were_rejected_and_0_when_none() {
         "message,tag,timestamp\nhello,coffee,2023-01-01T00:00:00Z\nbad,a b,2023-01-01T00:00:00Z\n",
     )
     .unwrap();
-    let run = |file: &str| {
-        twooter(dir.path())
-            .env("DATABASE_URL", "sqlite:imported.db")
-            .args(["import", file])
-            .output()
-            .unwrap()
-    };
-    let good = run("good.csv");
-    assert_eq!(
-        good.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&good.stderr)
-    );
-    assert!(String::from_utf8_lossy(&good.stderr).contains("imported 1 twoots, rejected 0 rows"));
-    let mixed = run("mixed.csv");
-    assert_eq!(mixed.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&mixed.stderr);
-    assert!(stderr.contains("line 3: tag: may contain only"), "{stderr}");
+    let import =
+        |file: &str, code: i32| run(dir.path(), "sqlite:imported.db", &["import", file], code);
+    let good = import("good.csv", 0);
     assert!(
-        stderr.contains("imported 1 twoots, rejected 1 rows"),
-        "{stderr}"
+        good.contains("imported 1 twoots, rejected 0 rows"),
+        "{good}"
     );
-    let missing = run("missing.csv");
-    assert_eq!(missing.status.code(), Some(1));
+    let mixed = import("mixed.csv", 2);
+    assert!(mixed.contains("line 3: tag: may contain only"), "{mixed}");
+    assert!(
+        mixed.contains("imported 1 twoots, rejected 1 rows"),
+        "{mixed}"
+    );
+    import("missing.csv", 1);
 }
 
 #[tokio::test]
@@ -120,27 +100,10 @@ async fn seed_is_deterministic_and_migrate_is_idempotent() {
     for db in ["a.db", "b.db"] {
         let url = format!("sqlite:{db}");
         for _ in 0..2 {
-            let migrate = twooter(dir.path())
-                .env("DATABASE_URL", &url)
-                .arg("migrate")
-                .output()
-                .unwrap();
-            assert!(
-                migrate.status.success(),
-                "{}",
-                String::from_utf8_lossy(&migrate.stderr)
-            );
+            run(dir.path(), &url, &["migrate"], 0);
         }
-        let seed = twooter(dir.path())
-            .env("DATABASE_URL", &url)
-            .args(["seed", "--count", "3000", "--seed", "42", "--years", "5"])
-            .output()
-            .unwrap();
-        assert!(
-            seed.status.success(),
-            "{}",
-            String::from_utf8_lossy(&seed.stderr)
-        );
+        let seed = ["seed", "--count", "3000", "--seed", "42", "--years", "5"];
+        run(dir.path(), &url, &seed, 0);
         let mut command = twooter(dir.path());
         command.env("DATABASE_URL", &url);
         let server = Server::start(command);

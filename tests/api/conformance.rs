@@ -35,6 +35,20 @@ fn ids() -> BackfillIds {
     BackfillIds::starting_at(NodeId::new(3).unwrap(), 0)
 }
 
+/// `count` messages with ids from [`ids`], the `i`th with the (text, tag, time) `make(i)` gives.
+fn messages<T: AsRef<str>>(
+    count: u32,
+    make: impl Fn(u32) -> (T, &'static str, DateTime<Utc>),
+) -> Vec<NewMessage> {
+    let mut ids = ids();
+    (0..count)
+        .map(|i| {
+            let (text, tag, when) = make(i);
+            new_message(&mut ids, text.as_ref(), tag, when)
+        })
+        .collect()
+}
+
 fn page(
     tag: Option<&str>,
     before: Option<MessageId>,
@@ -95,19 +109,12 @@ async fn starts_empty_and_migrates_twice(store: Arc<dyn Store>) {
 }
 
 async fn pages_newest_first_by_tag(store: Arc<dyn Store>) {
-    let mut ids = ids();
-    let mut all = Vec::new();
-    for i in 0..60u32 {
+    let mut all = messages(60, |i| {
         let tag = ["coffee", "hiking", "jazz"][i as usize % 3];
         // Inserted out of time order: pages must follow ids, not insertion order.
         let day = 1 + (i * 7) % 28;
-        all.push(new_message(
-            &mut ids,
-            &format!("twoot {i}"),
-            tag,
-            at(2020 + (i % 4) as i32, day, i),
-        ));
-    }
+        (format!("twoot {i}"), tag, at(2020 + (i % 4) as i32, day, i))
+    });
     for chunk in all.chunks(7) {
         store.insert_batch(chunk).await.unwrap();
     }
@@ -132,17 +139,9 @@ async fn pages_newest_first_by_tag(store: Arc<dyn Store>) {
 }
 
 async fn cursors_walk_every_twoot_once(store: Arc<dyn Store>) {
-    let mut ids = ids();
-    let all: Vec<_> = (0..45u32)
-        .map(|i| {
-            new_message(
-                &mut ids,
-                &format!("twoot {i}"),
-                "jazz",
-                at(2021, 1 + i % 28, i),
-            )
-        })
-        .collect();
+    let all = messages(45, |i| {
+        (format!("twoot {i}"), "jazz", at(2021, 1 + i % 28, i))
+    });
     store.insert_batch(&all).await.unwrap();
     let mut newest_first: Vec<_> = all.iter().map(|m| m.id).collect();
     newest_first.sort_by(|a, b| b.cmp(a));
@@ -234,25 +233,14 @@ async fn stats_count_per_year_and_tag_within_the_range(store: Arc<dyn Store>) {
         }
     }
     store.insert_batch(&batch).await.unwrap();
-    // Boundaries: the first and last millisecond of a year belong to it (UTC).
-    store
-        .insert(&new_message(
-            &mut ids,
-            "y",
-            "coffee",
-            Utc.with_ymd_and_hms(2020, 12, 31, 23, 59, 59).unwrap(),
-        ))
-        .await
-        .unwrap();
-    store
-        .insert(&new_message(
-            &mut ids,
-            "z",
-            "coffee",
-            Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0).unwrap(),
-        ))
-        .await
-        .unwrap();
+    // Boundaries: the first and last second of a year belong to it (UTC).
+    for (text, when) in [
+        ("y", Utc.with_ymd_and_hms(2020, 12, 31, 23, 59, 59)),
+        ("z", Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0)),
+    ] {
+        let message = new_message(&mut ids, text, "coffee", when.unwrap());
+        store.insert(&message).await.unwrap();
+    }
     let count = |year, tag: &str, count| YearTagCount {
         year,
         tag: tag.into(),
@@ -315,17 +303,10 @@ async fn counts_match_a_recount_after_concurrent_writes(store: Arc<dyn Store>) {
 }
 
 async fn counts_match_a_recount_after_a_bulk_load(store: Arc<dyn Store>) {
-    let mut ids = ids();
-    let all: Vec<_> = (0..3000u32)
-        .map(|i| {
-            new_message(
-                &mut ids,
-                "bulk",
-                ["a", "b", "c", "d", "e"][(i % 5) as usize],
-                at(2001 + (i % 25) as i32, 1 + i % 28, i),
-            )
-        })
-        .collect();
+    let all = messages(3000, |i| {
+        let tag = ["a", "b", "c", "d", "e"][(i % 5) as usize];
+        ("bulk", tag, at(2001 + (i % 25) as i32, 1 + i % 28, i))
+    });
     for chunk in all.chunks(1200) {
         store.insert_batch(chunk).await.unwrap();
     }

@@ -11,7 +11,7 @@ use axum::Router;
 use twooter::http::middleware;
 
 use crate::proxy::Proxy;
-use crate::support::{app, fresh_app, get, send, test_config, Backend, TestDb};
+use crate::support::{app, fresh_app, get, get_with, send, test_config, Backend, TestDb};
 
 #[tokio::test]
 async fn a_request_past_the_timeout_is_a_503_problem() {
@@ -251,11 +251,7 @@ async fn under_rust_log_warn_a_failed_request_logs_its_cause_with_its_request_id
         logs.clone(),
     ));
 
-    let request = Request::get("/down")
-        .header("x-request-id", "trace-me-42")
-        .body(Body::empty())
-        .unwrap();
-    let reply = send(&app, request).await;
+    let reply = get_with(&app, "/down", ("x-request-id", "trace-me-42")).await;
     reply.problem(503);
     assert!(!String::from_utf8_lossy(&reply.body).contains("connection refused"));
 

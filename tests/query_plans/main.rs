@@ -4,23 +4,59 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-use sqlx::Row;
-use twooter::store::sql;
+use sqlx::query::Query;
+use sqlx::{Database, Encode, MySql, Row, Sqlite, Type};
+use twooter::store::{sql, PageQuery};
 
-use crate::support::{Backend, TestDb};
+use crate::support::{seed_messages, Backend, TestDb};
 
-/// Fills the database so the planner has statistics that look like production.
-async fn fill(db: &TestDb) {
-    crate::support::seed_messages(db.store.as_ref(), 5000, 3, 25).await;
+/// Fills the database so the planner has statistics that look like production; returns the
+/// newest message's id.
+async fn fill(db: &TestDb) -> i64 {
+    seed_messages(db.store.as_ref(), 5000, 3, 25).await;
+    let newest = PageQuery {
+        tag: None,
+        before: None,
+        after: None,
+        limit: 1,
+    };
+    db.store.page(&newest).await.unwrap()[0].id.as_i64()
 }
 
-/// Each statement with parameters that exercise it: a tag, id bounds, a limit, or a year range.
-fn statements(
-    stats: &'static str,
-    by_tag: [&'static str; 2],
-    existing_id: i64,
-) -> Vec<(&'static str, Vec<i64>, bool)> {
-    // (statement, integer parameters, whether a tag comes first)
+/// `explain`, an `EXPLAIN` of a statement, with the statement's parameters bound: a tag first
+/// where it takes one, then the integers.
+fn bound<'q, DB: Database>(
+    explain: &'q str,
+    tagged: bool,
+    params: &[i64],
+) -> Query<'q, DB, DB::Arguments<'q>>
+where
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+{
+    let mut query = sqlx::query::<DB>(explain);
+    if tagged {
+        query = query.bind("coffee");
+    }
+    for &param in params {
+        query = query.bind(param);
+    }
+    query
+}
+
+/// Each statement `backend` runs, with parameters that exercise it (a tag, id bounds, a limit,
+/// or a year range), and whether a tag comes first.
+fn statements(backend: Backend, existing_id: i64) -> Vec<(&'static str, Vec<i64>, bool)> {
+    let (stats, by_tag) = match backend {
+        Backend::Sqlite => (
+            sql::SQLITE_STATS,
+            [sql::PAGE_BY_TAG_NEWEST, sql::PAGE_BY_TAG_OLDEST],
+        ),
+        Backend::MySql => (
+            sql::MYSQL_STATS,
+            [sql::MYSQL_PAGE_BY_TAG_NEWEST, sql::MYSQL_PAGE_BY_TAG_OLDEST],
+        ),
+    };
     vec![
         (sql::GET_MESSAGE, vec![existing_id], false),
         (by_tag[0], vec![-1, i64::MAX, 21], true),
@@ -34,33 +70,14 @@ fn statements(
 #[tokio::test]
 async fn sqlite_plans_are_index_range_reads() {
     let db = TestDb::sqlite().await;
-    fill(&db).await;
+    let newest = fill(&db).await;
     let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
     sqlx::query("ANALYZE").execute(&pool).await.unwrap();
-    let id: i64 = sqlx::query_scalar("SELECT MAX(id) FROM messages")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    for (statement, params, tagged) in statements(
-        sql::SQLITE_STATS,
-        [sql::PAGE_BY_TAG_NEWEST, sql::PAGE_BY_TAG_OLDEST],
-        id,
-    ) {
+    for (statement, params, tagged) in statements(Backend::Sqlite, newest) {
         let explain = format!("EXPLAIN QUERY PLAN {statement}");
-        let mut query = sqlx::query(&explain);
-        if tagged {
-            query = query.bind("coffee");
-        }
-        for param in params {
-            query = query.bind(param);
-        }
-        let plan: Vec<String> = query
-            .fetch_all(&pool)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get::<String, _>("detail"))
-            .collect();
+        let query = bound::<Sqlite>(&explain, tagged, &params);
+        let rows = query.fetch_all(&pool).await.unwrap();
+        let plan: Vec<String> = rows.iter().map(|row| row.get("detail")).collect();
         assert!(
             plan.iter()
                 .all(|step| step.starts_with("SEARCH ") && !step.contains("TEMP B-TREE")),
@@ -74,29 +91,13 @@ async fn mysql_plans_are_index_range_reads() {
     let Some(db) = TestDb::new(Backend::MySql).await else {
         return;
     };
-    fill(&db).await;
+    let newest = fill(&db).await;
     let pool = sqlx::MySqlPool::connect(&db.url).await.unwrap();
-    sqlx::query("ANALYZE TABLE messages, message_counts")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let id: i64 = sqlx::query_scalar("SELECT MAX(id) FROM messages")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    for (statement, params, tagged) in statements(
-        sql::MYSQL_STATS,
-        [sql::MYSQL_PAGE_BY_TAG_NEWEST, sql::MYSQL_PAGE_BY_TAG_OLDEST],
-        id,
-    ) {
+    let analyze = sqlx::query("ANALYZE TABLE messages, message_counts");
+    analyze.execute(&pool).await.unwrap();
+    for (statement, params, tagged) in statements(Backend::MySql, newest) {
         let explain = format!("EXPLAIN {statement}");
-        let mut query = sqlx::query(&explain);
-        if tagged {
-            query = query.bind("coffee");
-        }
-        for param in params {
-            query = query.bind(param);
-        }
+        let query = bound::<MySql>(&explain, tagged, &params);
         for row in query.fetch_all(&pool).await.unwrap() {
             let access: String = row.try_get("type").unwrap_or_default();
             let key: Option<String> = row.try_get("key").unwrap_or_default();

@@ -207,6 +207,15 @@ impl Reply {
         assert_eq!(named, fields, "{problem}");
         problem
     }
+
+    /// Asserts a validation problem naming exactly these fields, each of them in `place` (`body`
+    /// or `query`).
+    pub fn invalid_in(&self, status: u16, place: &str, fields: &[&str]) -> Value {
+        let problem = self.invalid(status, fields);
+        let errors = problem["errors"].as_array().unwrap();
+        assert!(errors.iter().all(|e| e["in"] == place), "{problem}");
+        problem
+    }
 }
 
 /// Sends `request` to `app` and reads the whole response.
@@ -230,6 +239,12 @@ pub async fn send(app: &axum::Router, request: Request<Body>) -> Reply {
 
 pub async fn get(app: &axum::Router, uri: &str) -> Reply {
     send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+/// `GET uri` with one request header.
+pub async fn get_with(app: &axum::Router, uri: &str, (name, value): (&str, &str)) -> Reply {
+    let request = Request::get(uri).header(name, value).body(Body::empty());
+    send(app, request.unwrap()).await
 }
 
 pub async fn post_json(app: &axum::Router, uri: &str, body: impl Into<Body>) -> Reply {
@@ -258,4 +273,11 @@ pub async fn post_message(app: &axum::Router, text: &str, tag: &str) -> Value {
         String::from_utf8_lossy(&reply.body)
     );
     reply.json()
+}
+
+/// How many messages a `GET /management/message-stats` body counts, over every year and tag.
+pub fn stats_total(stats: &Value) -> i64 {
+    let per_year = stats.as_object().unwrap().values();
+    let counts = per_year.flat_map(|tags| tags.as_object().unwrap().values());
+    counts.map(|n| n.as_i64().unwrap()).sum()
 }

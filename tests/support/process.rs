@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,7 +18,7 @@ fn binary() -> String {
 
 /// A `twooter` command in `dir` with a clean environment: nothing from the developer's shell or
 /// a `.env` file leaks in.
-pub fn twooter(dir: &std::path::Path) -> Command {
+pub fn twooter(dir: &Path) -> Command {
     let mut command = Command::new(binary());
     command
         .current_dir(dir)
@@ -26,6 +27,23 @@ pub fn twooter(dir: &std::path::Path) -> Command {
         .env("LOG_FORMAT", "json")
         .stdin(Stdio::null());
     command
+}
+
+/// Runs `twooter <args>` in `dir` on the database at `database_url` to its end, asserts that it
+/// exits with `code`, and returns what it wrote to stderr.
+pub fn run(dir: &Path, database_url: &str, args: &[&str], code: i32) -> String {
+    let output = twooter(dir)
+        .env("DATABASE_URL", database_url)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "twooter {args:?}: {stderr}"
+    );
+    stderr
 }
 
 /// A running server and the address it listens on.

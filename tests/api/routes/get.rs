@@ -5,12 +5,8 @@ use crate::support::{fresh_app, get};
 #[tokio::test]
 async fn unknown_and_malformed_ids_are_404() {
     let (_db, app) = fresh_app().await;
-    for uri in [
-        "/messages/12345",
-        "/messages/abc",
-        "/messages/-1",
-        "/messages/99999999999999999999",
-    ] {
-        get(&app, uri).await.problem(404);
+    let unknown = ["12345", "abc", "-1", "99999999999999999999"];
+    for id in unknown {
+        get(&app, &format!("/messages/{id}")).await.problem(404);
     }
 }

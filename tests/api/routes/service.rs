@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::json;
 
-use crate::support::{fresh_app, get, post_message, send};
+use crate::support::{fresh_app, get, get_with, post_message, send};
 
 #[tokio::test]
 async fn service_routes_describe_and_probe() {
@@ -64,14 +64,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_5xx_hide_internals() {
     let (db, app) = fresh_app().await;
-    let reply = send(
-        &app,
-        Request::get("/healthz")
-            .header("x-request-id", "abc-123")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let reply = get_with(&app, "/healthz", ("x-request-id", "abc-123")).await;
     assert_eq!(reply.header("x-request-id"), Some("abc-123"));
     assert!(get(&app, "/nope")
         .await
@@ -98,13 +91,6 @@ async fn responses_are_compressed_on_request() {
         )
         .await;
     }
-    let reply = send(
-        &app,
-        Request::get("/messages")
-            .header("accept-encoding", "gzip")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let reply = get_with(&app, "/messages", ("accept-encoding", "gzip")).await;
     assert_eq!(reply.header("content-encoding"), Some("gzip"));
 }
