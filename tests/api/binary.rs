@@ -1,135 +1,22 @@
 //! The real `twooter` binary as a process: start-up, configuration errors, the commands, and a
 //! graceful shutdown with requests in flight.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
-
-use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-/// The binary under test: `TWOOTER_BIN` (scripts/check points it at the release build), else the
-/// one cargo built for these tests.
-fn binary() -> String {
-    std::env::var("TWOOTER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_twooter").to_owned())
-}
-
-/// A `twooter` command in `dir` with a clean environment: nothing from the developer's shell or
-/// a `.env` file leaks in.
-pub fn twooter(dir: &std::path::Path) -> Command {
-    let mut command = Command::new(binary());
-    command
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LOG_FORMAT", "json")
-        .stdin(Stdio::null());
-    command
-}
-
-/// A running server and the address it listens on.
-pub struct Server {
-    pub child: Child,
-    pub address: SocketAddr,
-    startup: Duration,
-    /// Every line the server has written to stdout so far.
-    pub log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    pub fn start(mut command: Command) -> Self {
-        let started = Instant::now();
-        let mut child = command
-            .env("PORT", "0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut lines = stdout.lines();
-        let address = loop {
-            let line = lines
-                .next()
-                .unwrap_or_else(|| {
-                    panic!(
-                        "the server exited before it was ready: {:?}",
-                        child.try_wait()
-                    )
-                })
-                .unwrap();
-            let entry: Value = serde_json::from_str(&line)
-                .unwrap_or_else(|_| panic!("not a JSON log line: {line}"));
-            if entry["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("ready"))
-            {
-                break entry["address"].as_str().unwrap().parse().unwrap();
-            }
-        };
-        let startup = started.elapsed();
-        // Keep draining the log so the server never blocks on a full pipe.
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Self {
-            child,
-            address,
-            startup,
-            log,
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-
-    fn terminate(&mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not exit within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub async fn get_json(url: &str) -> Value {
-    reqwest::get(url).await.unwrap().json().await.unwrap()
-}
+use crate::support::process::{get_json, run, twooter, Server};
+use crate::support::stats_total;
 
 #[tokio::test]
 async fn with_no_database_configured_it_serves_demo_data_from_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(twooter(dir.path()));
     assert!(server.startup < Duration::from_secs(10));
-    let twoots = get_json(&server.url("/messages")).await;
-    assert_eq!(twoots.as_array().unwrap().len(), 100);
+    let messages = get_json(&server.url("/messages")).await;
+    assert_eq!(messages.as_array().unwrap().len(), 100);
     let stats = get_json(&server.url("/management/message-stats")).await;
     assert!(
         stats.as_object().unwrap().len() >= 5,
@@ -141,18 +28,8 @@ async fn with_no_database_configured_it_serves_demo_data_from_sqlite() {
 
     // A second start finds the data and does not seed again; a migrated start is fast.
     let server = Server::start(twooter(dir.path()));
-    let total: i64 = get_json(&server.url("/management/message-stats"))
-        .await
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|tags| {
-            tags.as_object()
-                .unwrap()
-                .values()
-                .map(|n| n.as_i64().unwrap())
-        })
-        .sum();
+    let stats = get_json(&server.url("/management/message-stats")).await;
+    let total = stats_total(&stats);
     assert_eq!(total, 400);
 }
 
@@ -200,31 +77,20 @@ fn import_exits_2_when_rows_were_rejected_and_0_when_none() {
         "message,tag,timestamp\nhello,coffee,2023-01-01T00:00:00Z\nbad,a b,2023-01-01T00:00:00Z\n",
     )
     .unwrap();
-    let run = |file: &str| {
-        twooter(dir.path())
-            .env("DATABASE_URL", "sqlite:imported.db")
-            .args(["import", file])
-            .output()
-            .unwrap()
-    };
-    let good = run("good.csv");
-    assert_eq!(
-        good.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&good.stderr)
-    );
-    assert!(String::from_utf8_lossy(&good.stderr).contains("imported 1 twoots, rejected 0 rows"));
-    let mixed = run("mixed.csv");
-    assert_eq!(mixed.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&mixed.stderr);
-    assert!(stderr.contains("line 3: tag: may contain only"), "{stderr}");
+    let import =
+        |file: &str, code: i32| run(dir.path(), "sqlite:imported.db", &["import", file], code);
+    let good = import("good.csv", 0);
     assert!(
-        stderr.contains("imported 1 twoots, rejected 1 rows"),
-        "{stderr}"
+        good.contains("imported 1 twoots, rejected 0 rows"),
+        "{good}"
     );
-    let missing = run("missing.csv");
-    assert_eq!(missing.status.code(), Some(1));
+    let mixed = import("mixed.csv", 2);
+    assert!(mixed.contains("line 3: tag: may contain only"), "{mixed}");
+    assert!(
+        mixed.contains("imported 1 twoots, rejected 1 rows"),
+        "{mixed}"
+    );
+    import("missing.csv", 1);
 }
 
 #[tokio::test]
@@ -234,27 +100,10 @@ async fn seed_is_deterministic_and_migrate_is_idempotent() {
     for db in ["a.db", "b.db"] {
         let url = format!("sqlite:{db}");
         for _ in 0..2 {
-            let migrate = twooter(dir.path())
-                .env("DATABASE_URL", &url)
-                .arg("migrate")
-                .output()
-                .unwrap();
-            assert!(
-                migrate.status.success(),
-                "{}",
-                String::from_utf8_lossy(&migrate.stderr)
-            );
+            run(dir.path(), &url, &["migrate"], 0);
         }
-        let seed = twooter(dir.path())
-            .env("DATABASE_URL", &url)
-            .args(["seed", "--count", "3000", "--seed", "42", "--years", "5"])
-            .output()
-            .unwrap();
-        assert!(
-            seed.status.success(),
-            "{}",
-            String::from_utf8_lossy(&seed.stderr)
-        );
+        let seed = ["seed", "--count", "3000", "--seed", "42", "--years", "5"];
+        run(dir.path(), &url, &seed, 0);
         let mut command = twooter(dir.path());
         command.env("DATABASE_URL", &url);
         let server = Server::start(command);
@@ -322,8 +171,8 @@ fn sigterm_lets_in_flight_requests_finish_and_exits_0() {
 async fn each_request_is_one_json_log_line_with_its_request_id() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(twooter(dir.path()));
-    let twoots = get_json(&server.url("/messages?limit=1")).await;
-    let id = twoots[0]["id"].as_str().unwrap().to_owned();
+    let messages = get_json(&server.url("/messages?limit=1")).await;
+    let id = messages[0]["id"].as_str().unwrap().to_owned();
     let reply = reqwest::Client::new()
         .get(server.url(&format!("/messages/{id}")))
         .header("x-request-id", "trace-me-123")

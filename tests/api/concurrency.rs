@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::Value;
 
-use crate::helpers::{app, get, post_json, Backend, TestDb};
+use crate::support::{app, get, post_json, Backend, TestDb};
 
 async fn parallel_posts(backend: Backend) {
     let Some(db) = TestDb::new(backend).await else {

@@ -8,14 +8,21 @@ use chrono::{DateTime, Datelike, TimeZone, Utc};
 use twooter::domain::{BackfillIds, MessageId, MessageText, NewMessage, NodeId, Tag};
 use twooter::store::{PageQuery, Store, StoreError, YearTagCount};
 
-use crate::helpers::{Backend, TestDb};
+use crate::support::{Backend, TestDb};
 
+/// Noon UTC on January `day` of `year`, plus `ms` milliseconds.
 pub fn at(year: i32, day: u32, ms: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(year, 1, day, 12, 0, 0).unwrap()
         + chrono::Duration::milliseconds(ms.into())
 }
 
-pub fn twoot(ids: &mut BackfillIds, text: &str, tag: &str, when: DateTime<Utc>) -> NewMessage {
+/// A message to store, with the id a backfill gives it for `when`.
+pub fn new_message(
+    ids: &mut BackfillIds,
+    text: &str,
+    tag: &str,
+    when: DateTime<Utc>,
+) -> NewMessage {
     NewMessage {
         id: ids.id_at(when).unwrap(),
         text: MessageText::parse(text).unwrap(),
@@ -26,6 +33,20 @@ pub fn twoot(ids: &mut BackfillIds, text: &str, tag: &str, when: DateTime<Utc>) 
 
 fn ids() -> BackfillIds {
     BackfillIds::starting_at(NodeId::new(3).unwrap(), 0)
+}
+
+/// `count` messages with ids from [`ids`], the `i`th with the (text, tag, time) `make(i)` gives.
+fn messages<T: AsRef<str>>(
+    count: u32,
+    make: impl Fn(u32) -> (T, &'static str, DateTime<Utc>),
+) -> Vec<NewMessage> {
+    let mut ids = ids();
+    (0..count)
+        .map(|i| {
+            let (text, tag, when) = make(i);
+            new_message(&mut ids, text.as_ref(), tag, when)
+        })
+        .collect()
 }
 
 fn page(
@@ -65,7 +86,7 @@ pub async fn recount(store: &dyn Store) -> Vec<YearTagCount> {
 async fn round_trips_a_twoot(store: Arc<dyn Store>) {
     let mut ids = ids();
     let text = format!("{} ünïcödé", "😀".repeat(272));
-    let message = twoot(&mut ids, &text, "Coffee", at(2023, 2, 345));
+    let message = new_message(&mut ids, &text, "Coffee", at(2023, 2, 345));
     store.insert(&message).await.unwrap();
     let read = store.get(message.id).await.unwrap().expect("stored");
     assert_eq!(read, message.to_message());
@@ -88,19 +109,12 @@ async fn starts_empty_and_migrates_twice(store: Arc<dyn Store>) {
 }
 
 async fn pages_newest_first_by_tag(store: Arc<dyn Store>) {
-    let mut ids = ids();
-    let mut all = Vec::new();
-    for i in 0..60u32 {
+    let mut all = messages(60, |i| {
         let tag = ["coffee", "hiking", "jazz"][i as usize % 3];
         // Inserted out of time order: pages must follow ids, not insertion order.
         let day = 1 + (i * 7) % 28;
-        all.push(twoot(
-            &mut ids,
-            &format!("twoot {i}"),
-            tag,
-            at(2020 + (i % 4) as i32, day, i),
-        ));
-    }
+        (format!("twoot {i}"), tag, at(2020 + (i % 4) as i32, day, i))
+    });
     for chunk in all.chunks(7) {
         store.insert_batch(chunk).await.unwrap();
     }
@@ -125,17 +139,9 @@ async fn pages_newest_first_by_tag(store: Arc<dyn Store>) {
 }
 
 async fn cursors_walk_every_twoot_once(store: Arc<dyn Store>) {
-    let mut ids = ids();
-    let all: Vec<_> = (0..45u32)
-        .map(|i| {
-            twoot(
-                &mut ids,
-                &format!("twoot {i}"),
-                "jazz",
-                at(2021, 1 + i % 28, i),
-            )
-        })
-        .collect();
+    let all = messages(45, |i| {
+        (format!("twoot {i}"), "jazz", at(2021, 1 + i % 28, i))
+    });
     store.insert_batch(&all).await.unwrap();
     let mut newest_first: Vec<_> = all.iter().map(|m| m.id).collect();
     newest_first.sort_by(|a, b| b.cmp(a));
@@ -184,9 +190,9 @@ async fn cursors_walk_every_twoot_once(store: Arc<dyn Store>) {
 
 async fn a_taken_id_is_reported_and_counts_nothing(store: Arc<dyn Store>) {
     let mut ids = ids();
-    let first = twoot(&mut ids, "first", "coffee", at(2022, 1, 0));
+    let first = new_message(&mut ids, "first", "coffee", at(2022, 1, 0));
     store.insert(&first).await.unwrap();
-    let mut clash = twoot(&mut ids, "second", "hiking", at(2022, 1, 0));
+    let mut clash = new_message(&mut ids, "second", "hiking", at(2022, 1, 0));
     clash.id = first.id;
     assert!(matches!(
         store.insert(&clash).await,
@@ -195,7 +201,7 @@ async fn a_taken_id_is_reported_and_counts_nothing(store: Arc<dyn Store>) {
 
     // A batch holding one taken id stores nothing at all.
     let mut batch: Vec<_> = (0..5)
-        .map(|i| twoot(&mut ids, "batch", "jazz", at(2022, 2, i)))
+        .map(|i| new_message(&mut ids, "batch", "jazz", at(2022, 2, i)))
         .collect();
     batch[3].id = first.id;
     assert!(matches!(
@@ -223,29 +229,18 @@ async fn stats_count_per_year_and_tag_within_the_range(store: Arc<dyn Store>) {
         (2024, "jazz", 4),
     ] {
         for i in 0..n {
-            batch.push(twoot(&mut ids, "x", tag, at(year, 3, i)));
+            batch.push(new_message(&mut ids, "x", tag, at(year, 3, i)));
         }
     }
     store.insert_batch(&batch).await.unwrap();
-    // Boundaries: the first and last millisecond of a year belong to it (UTC).
-    store
-        .insert(&twoot(
-            &mut ids,
-            "y",
-            "coffee",
-            Utc.with_ymd_and_hms(2020, 12, 31, 23, 59, 59).unwrap(),
-        ))
-        .await
-        .unwrap();
-    store
-        .insert(&twoot(
-            &mut ids,
-            "z",
-            "coffee",
-            Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0).unwrap(),
-        ))
-        .await
-        .unwrap();
+    // Boundaries: the first and last second of a year belong to it (UTC).
+    for (text, when) in [
+        ("y", Utc.with_ymd_and_hms(2020, 12, 31, 23, 59, 59)),
+        ("z", Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0)),
+    ] {
+        let message = new_message(&mut ids, text, "coffee", when.unwrap());
+        store.insert(&message).await.unwrap();
+    }
     let count = |year, tag: &str, count| YearTagCount {
         year,
         tag: tag.into(),
@@ -281,7 +276,7 @@ async fn counts_match_a_recount_after_concurrent_writes(store: Arc<dyn Store>) {
                     BackfillIds::starting_at(NodeId::new(100 + worker as u16).unwrap(), 0);
                 for i in 0..25u32 {
                     let tag = ["coffee", "hiking", "jazz", "rust"][(i % 4) as usize];
-                    let message = twoot(
+                    let message = new_message(
                         &mut ids,
                         "busy",
                         tag,
@@ -308,17 +303,10 @@ async fn counts_match_a_recount_after_concurrent_writes(store: Arc<dyn Store>) {
 }
 
 async fn counts_match_a_recount_after_a_bulk_load(store: Arc<dyn Store>) {
-    let mut ids = ids();
-    let all: Vec<_> = (0..3000u32)
-        .map(|i| {
-            twoot(
-                &mut ids,
-                "bulk",
-                ["a", "b", "c", "d", "e"][(i % 5) as usize],
-                at(2001 + (i % 25) as i32, 1 + i % 28, i),
-            )
-        })
-        .collect();
+    let all = messages(3000, |i| {
+        let tag = ["a", "b", "c", "d", "e"][(i % 5) as usize];
+        ("bulk", tag, at(2001 + (i % 25) as i32, 1 + i % 28, i))
+    });
     for chunk in all.chunks(1200) {
         store.insert_batch(chunk).await.unwrap();
     }

@@ -4,8 +4,8 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-use crate::binary::{get_json, twooter, Server};
-use crate::helpers::{Backend, TestDb};
+use crate::support::process::{get_json, run, twooter, Server};
+use crate::support::{stats_total, Backend, TestDb};
 
 async fn problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status().as_u16(), status);
@@ -16,16 +16,6 @@ async fn problem(response: reqwest::Response, status: u16) -> Value {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], status);
     body
-}
-
-fn total(stats: &Value) -> i64 {
-    stats
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|tags| tags.as_object().unwrap().values())
-        .map(|n| n.as_i64().unwrap())
-        .sum()
 }
 
 async fn drive_the_contract(backend: Backend) {
@@ -50,11 +40,11 @@ async fn drive_the_contract(backend: Backend) {
             .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED);
         let location = response.headers()["location"].to_str().unwrap().to_owned();
-        let twoot: Value = response.json().await.unwrap();
-        assert_eq!(twoot["tag"], "e2e");
+        let message: Value = response.json().await.unwrap();
+        assert_eq!(message["tag"], "e2e");
         let read: Value = get_json(&url(&location)).await;
-        assert_eq!(read, twoot);
-        ids.push(twoot["id"].as_str().unwrap().to_owned());
+        assert_eq!(read, message);
+        ids.push(message["id"].as_str().unwrap().to_owned());
     }
     ids.reverse();
     let first = client
@@ -84,67 +74,28 @@ async fn drive_the_contract(backend: Backend) {
     );
 
     // Every kind of bad input, over the wire.
-    let post = |body: &'static str, content_type: &'static str| {
-        client
-            .post(url("/messages"))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-    };
-    problem(post("{", "application/json").await.unwrap(), 400).await;
-    problem(
-        post(r#"{"text":"hi","tag":"x"}"#, "text/plain")
-            .await
-            .unwrap(),
-        415,
-    )
-    .await;
-    problem(
-        post(r#"{"text":"","tag":"a b"}"#, "application/json")
-            .await
-            .unwrap(),
-        422,
-    )
-    .await;
     let big = json!({"text": "a".repeat(70_000), "tag": "x"}).to_string();
-    let response = client
-        .post(url("/messages"))
-        .header("content-type", "application/json")
-        .body(big)
-        .send()
-        .await
-        .unwrap();
-    problem(response, 413).await;
-    problem(
-        client.get(url("/messages?limit=0")).send().await.unwrap(),
-        422,
-    )
-    .await;
-    problem(
-        client.get(url("/messages?before=x")).send().await.unwrap(),
-        400,
-    )
-    .await;
-    problem(client.get(url("/messages/1")).send().await.unwrap(), 404).await;
+    for (body, content_type, status) in [
+        ("{", "application/json", 400),
+        (r#"{"text":"hi","tag":"x"}"#, "text/plain", 415),
+        (r#"{"text":"","tag":"a b"}"#, "application/json", 422),
+        (big.as_str(), "application/json", 413),
+    ] {
+        let post = client
+            .post(url("/messages"))
+            .header("content-type", content_type);
+        problem(post.body(body.to_owned()).send().await.unwrap(), status).await;
+    }
+    for (path, status) in [
+        ("/messages?limit=0", 422),
+        ("/messages?before=x", 400),
+        ("/messages/1", 404),
+        ("/management/message-stats?start=2024&end=2023", 400),
+        ("/management/message-stats?start=3001", 422),
+    ] {
+        problem(client.get(url(path)).send().await.unwrap(), status).await;
+    }
     problem(client.delete(url("/messages")).send().await.unwrap(), 405).await;
-    problem(
-        client
-            .get(url("/management/message-stats?start=2024&end=2023"))
-            .send()
-            .await
-            .unwrap(),
-        400,
-    )
-    .await;
-    problem(
-        client
-            .get(url("/management/message-stats?start=3001"))
-            .send()
-            .await
-            .unwrap(),
-        422,
-    )
-    .await;
 
     // The commands write to the database the server is serving.
     std::fs::write(
@@ -152,31 +103,13 @@ async fn drive_the_contract(backend: Backend) {
         "message,tag,timestamp\nfrom the prototype,E2E,2019-05-05T10:00:00Z\nbroken,,2019-05-05T10:00:00Z\n",
     )
     .unwrap();
-    let import = twooter(dir.path())
-        .env("DATABASE_URL", &db.url)
-        .args(["import", "old.csv"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        import.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&import.stderr)
-    );
-    let seed = twooter(dir.path())
-        .env("DATABASE_URL", &db.url)
-        .args(["seed", "--count", "500", "--seed", "9"])
-        .output()
-        .unwrap();
-    assert!(
-        seed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&seed.stderr)
-    );
+    run(dir.path(), &db.url, &["import", "old.csv"], 2);
+    let seed = ["seed", "--count", "500", "--seed", "9"];
+    run(dir.path(), &db.url, &seed, 0);
 
     let stats: Value = get_json(&url("/management/message-stats")).await;
     assert_eq!(stats["2019"]["e2e"], 1, "{stats}");
-    assert_eq!(total(&stats), 5 + 1 + 500);
+    assert_eq!(stats_total(&stats), 5 + 1 + 500);
     let e2e: Vec<Value> =
         serde_json::from_value(get_json(&url("/messages?tag=e2e")).await).unwrap();
     assert_eq!(e2e.last().unwrap()["text"], "from the prototype");

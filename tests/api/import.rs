@@ -6,7 +6,7 @@ use std::io::Write;
 use twooter::domain::NodeId;
 use twooter::import::{import_file, ImportObserver, ImportReport, Rejection};
 
-use crate::helpers::{Backend, TestDb};
+use crate::support::{Backend, TestDb};
 
 #[derive(Default)]
 struct Collect(Vec<Rejection>);
@@ -195,34 +195,16 @@ async fn json_from_the_prototypes_api_imports_with_line_numbers() {
 #[tokio::test]
 async fn files_that_are_not_twoots_stop_the_import() {
     let db = TestDb::sqlite().await;
-    let file = file("name,age\nbob,3\n", ".csv");
-    let mut sink = Collect::default();
-    let error = import_file(
-        db.store.as_ref(),
-        file.path(),
-        NodeId::new(1).unwrap(),
-        10,
-        &mut sink,
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        error.to_string().contains("message, tag and timestamp"),
-        "{error}"
-    );
-    let file = file_json("[{\"text\": \"a\"");
-    let error = import_file(
-        db.store.as_ref(),
-        file.path(),
-        NodeId::new(1).unwrap(),
-        10,
-        &mut sink,
-    )
-    .await
-    .unwrap_err();
-    assert!(error.to_string().contains("JSON"), "{error}");
-}
-
-fn file_json(contents: &str) -> tempfile::NamedTempFile {
-    file(contents, ".json")
+    for (contents, suffix, expected) in [
+        ("name,age\nbob,3\n", ".csv", "message, tag and timestamp"),
+        ("[{\"text\": \"a\"", ".json", "JSON"),
+    ] {
+        let file = file(contents, suffix);
+        let node = NodeId::new(1).unwrap();
+        let mut sink = Collect::default();
+        let error = import_file(db.store.as_ref(), file.path(), node, 10, &mut sink)
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains(expected), "{error}");
+    }
 }

@@ -1,15 +1,18 @@
-//! Integration tests: one binary, so the crate links once.
+//! The API test binary: the HTTP contract route by route (`routes`), the Store conformance suite
+//! on every backend, import, concurrency, operations, the OpenAPI snapshot, and the real binary
+//! as a process. The deployment files, the scale test and the query plans are test binaries of
+//! their own (`tests/deploy`, `tests/scale`, `tests/query_plans`); all of them share
+//! `tests/support`.
+
+#[path = "../support/mod.rs"]
+mod support;
 
 mod binary;
 mod concurrency;
 mod conformance;
-mod deploy;
 mod e2e;
-mod helpers;
-mod http_contract;
 mod import;
 mod openapi;
 mod operations;
 mod proxy;
-mod query_plans;
-mod scale;
+mod routes;

@@ -10,8 +10,8 @@ use axum::Router;
 
 use twooter::http::middleware;
 
-use crate::helpers::{app, get, send, test_config, Backend, TestDb};
 use crate::proxy::Proxy;
+use crate::support::{app, fresh_app, get, get_with, send, test_config, Backend, TestDb};
 
 #[tokio::test]
 async fn a_request_past_the_timeout_is_a_503_problem() {
@@ -58,9 +58,8 @@ async fn cors_allows_the_configured_origins_only() {
 
 #[tokio::test]
 async fn metrics_cover_requests_queries_posts_pool_and_build() {
-    let db = TestDb::sqlite().await;
-    let app = app(db.store.clone());
-    let posted = crate::helpers::post_twoot(&app, "measured", "coffee").await;
+    let (_db, app) = fresh_app().await;
+    let posted = crate::support::post_message(&app, "measured", "coffee").await;
     get(
         &app,
         &format!("/messages/{}", posted["id"].as_str().unwrap()),
@@ -98,7 +97,7 @@ async fn readiness_follows_the_database_away_and_back() {
     let Some(db) = TestDb::new(Backend::MySql).await else {
         return;
     };
-    let upstream = crate::helpers::mysql_address();
+    let upstream = crate::support::mysql_address();
     let mut proxy = Proxy::start(upstream).await;
     let through_proxy = db
         .url
@@ -140,13 +139,13 @@ async fn the_body_limit_is_configurable() {
     config.body_limit = 100;
     let app = twooter::app::build_router(&config, db.store.clone(), crate::helpers::test_ids());
     let body = serde_json::json!({"text": "a".repeat(150), "tag": "coffee"}).to_string();
-    let problem = crate::helpers::post_json(&app, "/messages", body)
+    let problem = crate::support::post_json(&app, "/messages", body)
         .await
         .problem(413);
     assert_eq!(problem["detail"], "The body must be at most 100 bytes");
     let small = serde_json::json!({"text": "short", "tag": "coffee"}).to_string();
     assert_eq!(
-        crate::helpers::post_json(&app, "/messages", small)
+        crate::support::post_json(&app, "/messages", small)
             .await
             .status,
         StatusCode::CREATED
@@ -171,7 +170,7 @@ async fn an_idle_connection_the_server_closed_is_replaced_before_use() {
     assert_eq!(get(&app, "/messages").await.status, StatusCode::OK);
 
     let database = db.url.rsplit('/').next().unwrap().to_owned();
-    let admin = sqlx::MySqlPool::connect(&crate::helpers::mysql_server_url())
+    let admin = sqlx::MySqlPool::connect(&crate::support::mysql_server_url())
         .await
         .unwrap();
     let pooled: Vec<i64> = sqlx::query_scalar(
@@ -244,11 +243,7 @@ async fn under_rust_log_warn_a_failed_request_logs_its_cause_with_its_request_id
         logs.clone(),
     ));
 
-    let request = Request::get("/down")
-        .header("x-request-id", "trace-me-42")
-        .body(Body::empty())
-        .unwrap();
-    let reply = send(&app, request).await;
+    let reply = get_with(&app, "/down", ("x-request-id", "trace-me-42")).await;
     reply.problem(503);
     assert!(!String::from_utf8_lossy(&reply.body).contains("connection refused"));
 

@@ -2,13 +2,16 @@
 //! loopback. Writes go through the balancer and through each instance; every write reads back
 //! through every other instance, so nothing lives in one instance.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::binary::{get_json, twooter, Server};
-use crate::helpers::{Backend, TestDb};
+use crate::support::process::{get_json, twooter, Server};
+use crate::support::{Backend, TestDb};
 
 /// nginx from the system, or `None` (with a line saying so) outside CI.
 fn nginx() -> Option<String> {
@@ -129,7 +132,7 @@ async fn three_instances_behind_nginx_share_everything() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    // (written through, twoot)
+    // (written through, message)
     let mut writes: Vec<(Option<usize>, Value)> = Vec::new();
     for i in 0..30 {
         writes.push((
@@ -153,15 +156,15 @@ async fn three_instances_behind_nginx_share_everything() {
         );
     }
 
-    for (writer, twoot) in &writes {
-        let id = twoot["id"].as_str().unwrap();
+    for (writer, message) in &writes {
+        let id = message["id"].as_str().unwrap();
         for (n, base) in bases.iter().enumerate() {
             if Some(n) == *writer {
                 continue;
             }
             let read: Value = get_json(&format!("{base}/messages/{id}")).await;
             assert_eq!(
-                &read, twoot,
+                &read, message,
                 "instance {n} does not see a write made through {writer:?}"
             );
         }

@@ -1,4 +1,9 @@
-//! Fresh databases per test, the router under test, and small request helpers.
+//! What the test binaries share: fresh databases per test, the router under test, small request
+//! helpers, and the real binary as a process ([`process`]). Each binary includes this module by
+//! path and uses a part of it, so what one of them leaves unused is not dead code.
+#![allow(dead_code)]
+
+pub mod process;
 
 use std::sync::Arc;
 
@@ -121,7 +126,7 @@ impl Drop for TestDb {
 }
 
 /// Stores `count` synthetic twoots spread over `years` years, the same ones for the same `seed`.
-pub async fn seed_twoots(store: &dyn Store, count: u64, seed: u64, years: u32) {
+pub async fn seed_messages(store: &dyn Store, count: u64, seed: u64, years: u32) {
     let plan = twooter::seed::SeedPlan {
         count,
         seed,
@@ -145,6 +150,13 @@ pub fn app(store: Arc<dyn Store>) -> axum::Router {
 /// Ids with a fixed node, as `NODE_ID` gives them: a router under test holds no lease.
 pub fn test_ids() -> Arc<twooter::domain::IdGenerator> {
     Arc::new(twooter::domain::IdGenerator::new(NodeId::new(1).unwrap()))
+}
+
+/// The router over a fresh SQLite database, which lives as long as the `TestDb`.
+pub async fn fresh_app() -> (TestDb, axum::Router) {
+    let db = TestDb::sqlite().await;
+    let app = app(db.store.clone());
+    (db, app)
 }
 
 /// A response read whole.
@@ -200,6 +212,15 @@ impl Reply {
         assert_eq!(named, fields, "{problem}");
         problem
     }
+
+    /// Asserts a validation problem naming exactly these fields, each of them in `place` (`body`
+    /// or `query`).
+    pub fn invalid_in(&self, status: u16, place: &str, fields: &[&str]) -> Value {
+        let problem = self.invalid(status, fields);
+        let errors = problem["errors"].as_array().unwrap();
+        assert!(errors.iter().all(|e| e["in"] == place), "{problem}");
+        problem
+    }
 }
 
 /// Sends `request` to `app` and reads the whole response.
@@ -225,6 +246,12 @@ pub async fn get(app: &axum::Router, uri: &str) -> Reply {
     send(app, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
+/// `GET uri` with one request header.
+pub async fn get_with(app: &axum::Router, uri: &str, (name, value): (&str, &str)) -> Reply {
+    let request = Request::get(uri).header(name, value).body(Body::empty());
+    send(app, request.unwrap()).await
+}
+
 pub async fn post_json(app: &axum::Router, uri: &str, body: impl Into<Body>) -> Reply {
     send(
         app,
@@ -237,7 +264,7 @@ pub async fn post_json(app: &axum::Router, uri: &str, body: impl Into<Body>) -> 
 }
 
 /// Posts a twoot that must be accepted, returning it.
-pub async fn post_twoot(app: &axum::Router, text: &str, tag: &str) -> Value {
+pub async fn post_message(app: &axum::Router, text: &str, tag: &str) -> Value {
     let reply = post_json(
         app,
         "/messages",
@@ -251,4 +278,11 @@ pub async fn post_twoot(app: &axum::Router, text: &str, tag: &str) -> Value {
         String::from_utf8_lossy(&reply.body)
     );
     reply.json()
+}
+
+/// How many messages a `GET /management/message-stats` body counts, over every year and tag.
+pub fn stats_total(stats: &Value) -> i64 {
+    let per_year = stats.as_object().unwrap().values();
+    let counts = per_year.flat_map(|tags| tags.as_object().unwrap().values());
+    counts.map(|n| n.as_i64().unwrap()).sum()
 }

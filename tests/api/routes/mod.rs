@@ -1,0 +1,8 @@
+//! The HTTP contract, route by route, against the real router on a fresh SQLite database: a file
+//! per route group.
+
+mod create;
+mod get;
+mod list;
+mod service;
+mod stats;

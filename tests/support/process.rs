@@ -1,0 +1,144 @@
+//! The real `twooter` binary as a process: a command with a clean environment, and a server
+//! started on a free port and stopped when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The binary under test: `TWOOTER_BIN` (scripts/check points it at the release build), else the
+/// one cargo built for these tests.
+fn binary() -> String {
+    std::env::var("TWOOTER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_twooter").to_owned())
+}
+
+/// A `twooter` command in `dir` with a clean environment: nothing from the developer's shell or
+/// a `.env` file leaks in.
+pub fn twooter(dir: &Path) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LOG_FORMAT", "json")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs `twooter <args>` in `dir` on the database at `database_url` to its end, asserts that it
+/// exits with `code`, and returns what it wrote to stderr.
+pub fn run(dir: &Path, database_url: &str, args: &[&str], code: i32) -> String {
+    let output = twooter(dir)
+        .env("DATABASE_URL", database_url)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "twooter {args:?}: {stderr}"
+    );
+    stderr
+}
+
+/// A running server and the address it listens on.
+pub struct Server {
+    pub child: Child,
+    pub address: SocketAddr,
+    /// How long it took to say it was ready.
+    pub startup: Duration,
+    /// Every line the server has written to stdout so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    pub fn start(mut command: Command) -> Self {
+        let started = Instant::now();
+        let mut child = command
+            .env("PORT", "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut lines = stdout.lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| {
+                    panic!(
+                        "the server exited before it was ready: {:?}",
+                        child.try_wait()
+                    )
+                })
+                .unwrap();
+            let entry: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|_| panic!("not a JSON log line: {line}"));
+            if entry["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("ready"))
+            {
+                break entry["address"].as_str().unwrap().parse().unwrap();
+            }
+        };
+        let startup = started.elapsed();
+        // Keep draining the log so the server never blocks on a full pipe.
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Self {
+            child,
+            address,
+            startup,
+            log,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the server to exit, at most `limit`.
+    pub fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn get_json(url: &str) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
