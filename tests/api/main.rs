@@ -14,5 +14,4 @@ mod e2e;
 mod import;
 mod openapi;
 mod operations;
-mod proxy;
 mod routes;

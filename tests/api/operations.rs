@@ -10,7 +10,7 @@ use axum::Router;
 
 use twooter::http::middleware;
 
-use crate::proxy::Proxy;
+use crate::support::proxy::Proxy;
 use crate::support::{app, fresh_app, get, get_with, send, test_config, Backend, TestDb};
 
 #[tokio::test]
@@ -38,7 +38,7 @@ async fn cors_allows_the_configured_origins_only() {
     let db = TestDb::sqlite().await;
     let mut config = test_config();
     config.cors_origins = vec!["https://app.example".into()];
-    let app = twooter::app::build_router(&config, db.store.clone(), crate::helpers::test_ids());
+    let app = twooter::app::build_router(&config, db.store.clone(), crate::support::test_ids());
     let preflight = |origin: &'static str| {
         Request::options("/messages")
             .header("origin", origin)
@@ -137,7 +137,7 @@ async fn the_body_limit_is_configurable() {
     let db = TestDb::sqlite().await;
     let mut config = test_config();
     config.body_limit = 100;
-    let app = twooter::app::build_router(&config, db.store.clone(), crate::helpers::test_ids());
+    let app = twooter::app::build_router(&config, db.store.clone(), crate::support::test_ids());
     let body = serde_json::json!({"text": "a".repeat(150), "tag": "coffee"}).to_string();
     let problem = crate::support::post_json(&app, "/messages", body)
         .await
@@ -185,7 +185,7 @@ async fn an_idle_connection_the_server_closed_is_replaced_before_use() {
         "the service holds a connection to {database}"
     );
     for id in pooled {
-        sqlx::query(&format!("KILL CONNECTION {id}"))
+        sqlx::query(sqlx::AssertSqlSafe(format!("KILL CONNECTION {id}")))
             .execute(&admin)
             .await
             .unwrap();

@@ -11,9 +11,9 @@ use twooter::domain::{IdGenerator, MessageId, NodeId};
 use twooter::lease::NodeLease;
 use twooter::store::{self, PoolConfig, Store};
 
-use crate::servers::instance::Instance;
-use crate::servers::mariadb::MariaDb;
-use crate::servers::proxy::Proxy;
+use crate::support::proxy::Proxy;
+use crate::support::servers::instance::Instance;
+use crate::support::servers::mariadb::MariaDb;
 
 const TTL: Duration = Duration::from_secs(3);
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
 
-use crate::servers::instance::{self, Instance};
-use crate::servers::mariadb::MariaDb;
+use crate::support::servers::instance::{self, Instance};
+use crate::support::servers::mariadb::MariaDb;
 
 /// Posts one twoot and returns the status, the `Retry-After` header and the body.
 async fn post(instance: &Instance, tag: &str) -> (u16, Option<String>, Value) {

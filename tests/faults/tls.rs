@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::servers::mariadb::MariaDb;
+use crate::support::servers::mariadb::MariaDb;
 
 /// A certificate authority and a server certificate for `localhost` (and no IP address).
 struct Certificates {

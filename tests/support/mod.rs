@@ -1,9 +1,12 @@
 //! What the test binaries share: fresh databases per test, the router under test, small request
-//! helpers, and the real binary as a process ([`process`]). Each binary includes this module by
+//! helpers, the real binary as a process ([`process`]), a connection the test can cut ([`proxy`])
+//! and private database servers to break ([`servers`]). Each binary includes this module by
 //! path and uses a part of it, so what one of them leaves unused is not dead code.
 #![allow(dead_code)]
 
 pub mod process;
+pub mod proxy;
+pub mod servers;
 
 use std::sync::Arc;
 
@@ -85,7 +88,7 @@ impl TestDb {
             Err(error) => panic!("MariaDB at {server} is required in CI: {error}"),
         };
         let name = format!("twooter_test_{:016x}", rand::random::<u64>());
-        sqlx::query(&format!("CREATE DATABASE `{name}`"))
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{name}`")))
             .execute(&admin)
             .await
             .unwrap();
@@ -114,9 +117,11 @@ impl Drop for TestDb {
                     .unwrap();
                 runtime.block_on(async {
                     if let Ok(pool) = sqlx::MySqlPool::connect(&server).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
-                            .execute(&pool)
-                            .await;
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS `{name}`"
+                        )))
+                        .execute(&pool)
+                        .await;
                     }
                 });
             })

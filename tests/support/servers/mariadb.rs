@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use sqlx::mysql::MySqlPoolOptions;
 use sqlx::{Connection, MySqlConnection, MySqlPool};
 
-use super::process;
+use super::spawn;
 
 const MARIADBD: &str = "/usr/sbin/mariadbd";
 const INSTALL_DB: &str = "mariadb-install-db";
@@ -27,6 +27,9 @@ pub struct MariaDb {
     dir: tempfile::TempDir,
     args: Vec<String>,
     child: Option<Child>,
+    /// Files the server creates are readable and writable by every user: a Galera node's data
+    /// directory is read and written by rsync's daemon, which does not run as the server's user.
+    pub(super) shared_files: bool,
 }
 
 impl MariaDb {
@@ -58,10 +61,11 @@ impl MariaDb {
             std::fs::create_dir(&data).expect("an empty data directory");
         }
         Self {
-            port: process::free_port(),
+            port: spawn::free_port(),
             dir,
             args: args.to_vec(),
             child: None,
+            shared_files: false,
         }
     }
 
@@ -98,7 +102,11 @@ impl MariaDb {
         if unsafe { libc::geteuid() } == 0 {
             command.arg("--user=root");
         }
-        self.child = Some(process::spawn(command).expect("mariadbd starts"));
+        if self.shared_files {
+            command.env("UMASK", "0666").env("UMASK_DIR", "0777");
+            share(self.dir.path());
+        }
+        self.child = Some(spawn::spawn(command).expect("mariadbd starts"));
     }
 
     /// The data directory.
@@ -165,7 +173,7 @@ impl MariaDb {
     /// SIGKILL: the server stops at once, as in a crash, its data directory intact.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            process::kill(&mut child);
+            spawn::kill(&mut child);
         }
     }
 
@@ -260,6 +268,17 @@ fn template() -> PathBuf {
         assert!(template.join("mysql").is_dir(), "cannot place {template:?}");
     }
     template
+}
+
+/// Makes everything under `dir` readable and writable by every user.
+fn share(dir: &Path) {
+    let status = Command::new("chmod")
+        .arg("-R")
+        .arg("a+rwX")
+        .arg(dir)
+        .status()
+        .expect("chmod runs");
+    assert!(status.success(), "cannot open up {dir:?}");
 }
 
 /// Copies a directory tree, keeping modes; readable by all, as Galera's rsync transfer needs.

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::mariadb::MariaDb;
-use super::process::free_port;
+use super::spawn::free_port;
 
 const PROVIDER: &str = "/usr/lib/galera/libgalera_smm.so";
 
@@ -64,13 +64,8 @@ impl Galera {
                 "--innodb-autoinc-lock-mode=2".to_owned(),
             ];
             // The first node starts from an initialised directory; joiners receive theirs.
-            let node = MariaDb::prepare(&args, index == 0);
-            // rsync's daemon reads and writes the data directories.
-            let _ = Command::new("chmod")
-                .arg("-R")
-                .arg("a+rwX")
-                .arg(node.dir())
-                .status();
+            let mut node = MariaDb::prepare(&args, index == 0);
+            node.shared_files = true;
             nodes.push(node);
         }
         nodes[0].spawn(&["--wsrep-new-cluster".to_owned()]);
@@ -92,21 +87,28 @@ impl Galera {
             if self.state(index).await.as_deref() == Some("Synced") {
                 return;
             }
-            let node = &mut self.nodes[index];
-            assert!(
-                node.is_running(),
-                "Galera node {} exited:\n{}",
-                index + 1,
-                node.log_tail()
-            );
-            assert!(
-                Instant::now() < deadline,
-                "Galera node {} did not sync within 120 s:\n{}",
-                index + 1,
-                node.log_tail()
-            );
+            let running = self.nodes[index].is_running();
+            if !running || Instant::now() >= deadline {
+                let what = if running {
+                    "did not sync within 120 s"
+                } else {
+                    "exited"
+                };
+                panic!("Galera node {} {what}\n{}", index + 1, self.logs());
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// The end of every node's error log: a state transfer fails on the donor as often as on the
+    /// joiner.
+    fn logs(&self) -> String {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(index, node)| format!("--- node {}:\n{}", index + 1, node.log_tail()))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Node `index`'s `wsrep_local_state_comment` (`Synced`, `Joining`, ...), if it answers.
@@ -115,17 +117,15 @@ impl Galera {
     }
 
     /// One `SHOW STATUS` value of node `index`, if it answers.
-    pub async fn status(&self, index: usize, name: &str) -> Option<String> {
+    pub async fn status(&self, index: usize, name: &'static str) -> Option<String> {
         use sqlx::{Connection, Row};
         let url = format!("mysql://root@127.0.0.1:{}", self.nodes[index].port);
         let mut connection = sqlx::MySqlConnection::connect(&url).await.ok()?;
-        let row = sqlx::query("SHOW STATUS LIKE ?")
-            .bind(name)
-            .fetch_optional(&mut connection)
-            .await
-            .ok()??;
+        // The text protocol: SHOW takes no placeholders.
+        let show = sqlx::AssertSqlSafe(format!("SHOW STATUS LIKE '{name}'"));
+        let row = sqlx::raw_sql(show).fetch_optional(&mut connection).await;
         let _ = connection.close().await;
-        row.try_get::<String, _>(1).ok()
+        row.ok()??.try_get::<String, _>(1).ok()
     }
 
     /// Kills node `index` with SIGKILL, as a crash.

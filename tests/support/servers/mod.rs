@@ -1,14 +1,11 @@
 //! Private database servers for the tests that break them: each on its own ports and in its own
-//! temporary directory, stopped by its own process id, never the shared server.
-
-#![allow(dead_code)] // Each test binary uses the part it needs.
+//! temporary directory, stopped by its own process id, never the shared server; and Twooter
+//! instances in the test process to put in front of them.
 
 pub mod galera;
 pub mod instance;
 pub mod mariadb;
-mod process;
-#[path = "../api/proxy.rs"]
-pub mod proxy;
+mod spawn;
 
 /// Whether the suite runs in CI, where a missing server is a failure rather than a skip.
 pub fn in_ci() -> bool {
