@@ -51,9 +51,10 @@ pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// Readiness: this instance can take writes, so it can take traffic. The database answers in
-/// time, is not read-only and (on a cluster) this node is in the primary component, and the
-/// instance holds a node number for ids.
+/// Readiness: this instance can take writes, so it can take traffic.
+///
+/// The database answers in time, is not read-only and (on a cluster) this node is in the primary
+/// component, and the instance holds a node number for ids.
 #[utoipa::path(get, path = "/readyz", tag = "service",
     responses(
         (status = 200, description = "Ready", body = Health),

@@ -7,8 +7,8 @@
 //! Each test boots its own cluster (about 13 s), so tests are independent; the test runner runs
 //! them one at a time (see `.config/nextest.toml`).
 
-#[path = "../servers/mod.rs"]
-mod servers;
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use sqlx::{Connection, MySqlConnection};
 
-use servers::galera::Galera;
-use servers::instance::{self, Instance};
+use support::servers::galera::Galera;
+use support::servers::instance::{self, Instance};
 
 /// A booted cluster with a `twooter` database and an instance on every node, or `None` when
 /// Galera cannot run here outside CI.
@@ -165,6 +165,8 @@ async fn a_node_killed_under_load_loses_no_acknowledged_post() {
         client.await.unwrap();
     }
 
+    // Never a 500. While the cluster evicts the dead node, the survivors hold commits back for a
+    // moment, and a request that waits past REQUEST_TIMEOUT is a 503, to be retried.
     let statuses = statuses.lock().unwrap().clone();
     for ((target, status), count) in &statuses {
         assert!(
@@ -172,12 +174,6 @@ async fn a_node_killed_under_load_loses_no_acknowledged_post() {
             "instance {} answered {status} {count} times: {statuses:?}",
             target + 1
         );
-        if *target < 2 {
-            assert_eq!(
-                *status, 201,
-                "a surviving node's instance failed: {statuses:?}"
-            );
-        }
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(acknowledged.len() > 100, "too little load: {statuses:?}");

@@ -50,15 +50,14 @@ pub(super) async fn probe(options: &MySqlConnectOptions) -> Result<ServerTraits,
 }
 
 async fn read_traits(connection: &mut MySqlConnection) -> Result<ServerTraits, sqlx::Error> {
-    let rows = sqlx::query("SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_cipher')")
-        .fetch_all(&mut *connection)
-        .await?;
-    let cipher = rows
-        .first()
+    // SHOW goes as text: not every server prepares it.
+    let cipher = sqlx::raw_sql("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        .fetch_optional(&mut *connection)
+        .await?
         .and_then(|row| row.try_get::<String, _>(1).ok())
         .filter(|cipher| !cipher.is_empty());
     // MySQL proper has no wsrep variables; MariaDB has them with wsrep_on OFF outside a cluster.
-    let wsrep = sqlx::query("SHOW VARIABLES WHERE Variable_name = 'wsrep_on'")
+    let wsrep = sqlx::raw_sql("SHOW VARIABLES LIKE 'wsrep_on'")
         .fetch_optional(&mut *connection)
         .await?;
     let galera = wsrep

@@ -26,8 +26,14 @@ const ROWS_PER_INSERT: usize = 1000;
 /// Counter rows per (year, tag); see the migration.
 const COUNT_SLOTS: u8 = 16;
 
-/// Attempts at a transaction that InnoDB aborted to break a deadlock or a lock wait.
-const LOCK_RETRIES: usize = 5;
+/// Attempts at a transaction that InnoDB aborted to break a deadlock, or that lost Galera's
+/// certification to a concurrent one on another node: both are over in milliseconds, and a short
+/// random pause lets the winner commit before the next attempt.
+const CONFLICT_ATTEMPTS: u32 = 8;
+
+/// Attempts at a transaction that timed out waiting for a lock: each has already waited
+/// `innodb_lock_wait_timeout`, so one more is all a request can afford.
+const LOCK_WAIT_ATTEMPTS: u32 = 2;
 
 /// A connection idle this long is pinged before it is handed out. A busier one has just been
 /// pinged by the pool on its release, so pinging it again would only add a round trip to the
@@ -135,13 +141,25 @@ impl MySqlStore {
     }
 }
 
-/// Whether InnoDB rolled the transaction back to break a deadlock (1213) or after a lock wait
-/// timeout (1205), in which case running it again is the documented remedy.
-fn is_lock_conflict(error: &sqlx::Error) -> bool {
+/// InnoDB rolled the transaction back to break a deadlock, or Galera's certification failed it.
+const DEADLOCK: u16 = 1213;
+/// InnoDB gave up waiting for a row lock.
+const LOCK_WAIT_TIMEOUT: u16 = 1205;
+
+/// The server's error number, for errors the server sent.
+fn mysql_error_number(error: &sqlx::Error) -> Option<u16> {
     error
         .as_database_error()
         .and_then(|db| db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
-        .is_some_and(|db| matches!(db.number(), 1205 | 1213))
+        .map(sqlx::mysql::MySqlDatabaseError::number)
+}
+
+/// Whether running the transaction again is the remedy (a deadlock or a lock wait timeout).
+fn is_lock_conflict(error: &sqlx::Error) -> bool {
+    matches!(
+        mysql_error_number(error),
+        Some(DEADLOCK | LOCK_WAIT_TIMEOUT)
+    )
 }
 
 fn message_from_row(row: &MySqlRow) -> Result<Message, sqlx::Error> {
@@ -169,11 +187,23 @@ impl Store for MySqlStore {
         }
         let mut attempt = 1;
         loop {
-            match self.try_insert_batch(messages).await {
+            let error = match self.try_insert_batch(messages).await {
                 Ok(()) => return Ok(()),
-                Err(error) if attempt < LOCK_RETRIES && is_lock_conflict(&error) => attempt += 1,
-                Err(error) => return Err(duplicate_or(error, messages)),
+                Err(error) => error,
+            };
+            let retry = match mysql_error_number(&error) {
+                Some(DEADLOCK) => attempt < CONFLICT_ATTEMPTS,
+                Some(LOCK_WAIT_TIMEOUT) => attempt < LOCK_WAIT_ATTEMPTS,
+                _ => false,
+            };
+            if !retry {
+                return Err(duplicate_or(error, messages));
             }
+            // Up to 1, 2, 4 … 32 ms, at random, so that the conflicting writers spread out.
+            let ceiling = 1u64 << attempt.min(5);
+            let pause = rand::thread_rng().gen_range(0..=ceiling * 1000);
+            tokio::time::sleep(Duration::from_micros(pause)).await;
+            attempt += 1;
         }
     }
 
@@ -225,7 +255,8 @@ impl Store for MySqlStore {
             return Err(StoreError::ReadOnly);
         }
         if self.galera {
-            let ready = sqlx::query("SHOW STATUS LIKE 'wsrep_ready'")
+            // SHOW goes as text: not every server prepares it.
+            let ready = sqlx::raw_sql("SHOW STATUS LIKE 'wsrep_ready'")
                 .fetch_optional(&mut *connection)
                 .await?
                 .and_then(|row| row.try_get::<String, _>(1).ok());
