@@ -23,6 +23,7 @@ pub const VARIABLES: &[&str] = &[
     "REDIS_URL",
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_ACQUIRE_TIMEOUT",
+    "DATABASE_READ_YOUR_WRITES",
     "BODY_LIMIT_BYTES",
     "REQUEST_TIMEOUT",
     "READINESS_TIMEOUT",
@@ -138,6 +139,12 @@ impl Config {
                 max_connections: positive(&get, "DATABASE_MAX_CONNECTIONS", "10")?,
                 acquire_timeout: duration(&get, "DATABASE_ACQUIRE_TIMEOUT", "3s")?,
                 bulk_load: false,
+                read_your_writes: parse(
+                    &get,
+                    "DATABASE_READ_YOUR_WRITES",
+                    "true",
+                    "expected true or false",
+                )?,
             },
             body_limit: positive(&get, "BODY_LIMIT_BYTES", "65536")? as usize,
             request_timeout: duration(&get, "REQUEST_TIMEOUT", "10s")?,
@@ -442,6 +449,7 @@ mod tests {
                 "DATABASE_URL",
             ),
             ("MIGRATE_ON_START", "yes please", "MIGRATE_ON_START"),
+            ("DATABASE_READ_YOUR_WRITES", "sometimes", "DATABASE_READ_YOUR_WRITES"),
         ];
         for (variable, value, named) in cases {
             let err = config(&[(variable, value)]).unwrap_err();

@@ -33,6 +33,7 @@ impl Db {
             max_connections: pool,
             acquire_timeout: ACQUIRE_TIMEOUT,
             bulk_load: false,
+            read_your_writes: true,
         };
         if url.starts_with("sqlite:") {
             Ok(Self::Sqlite(SqliteStore::connect(url, &config).await?))

@@ -9,6 +9,8 @@
            collected into one results dict, which is saved as target/bench/results.json.
 - report:  the results as Markdown tables, printed and written between the markers in
            docs/BENCHMARKS.md.
+- galera:  `--galera`, a run of its own: a three-node Galera cluster against one server, on
+           private servers, with its own block in docs/BENCHMARKS.md.
 - cli:     the options, and main.
 
 A new measured run:

@@ -8,9 +8,9 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from . import procs
+from . import galera, procs, runs
 from .common import ENDPOINTS, LABELS, WORK, log
-from .report import publish
+from .report import DOC, publish
 from .runs import bench_database, estimated_minutes, new_results, time_import
 
 DESCRIPTION = """\
@@ -21,6 +21,7 @@ With no options it runs everything (10k, 1M and 10M twoots on both backends). A 
 
     scripts/bench --sizes 10k --duration 3s --warmup 1s --import-rows 10k
 
+`scripts/bench --galera --duration 5s` compares a three-node Galera cluster with one server.
 `scripts/bench --report target/bench/results.json` renders the tables of an earlier run again.
 Everything runs on 127.0.0.1; files go under target/bench/.
 """
@@ -87,6 +88,13 @@ def options():
     parser.add_argument("--no-pin", action="store_true",
                         help="do not pin the load generator and the measured process to separate cores")
     parser.add_argument("--no-docs", action="store_true", help="do not write docs/BENCHMARKS.md")
+    parser.add_argument("--galera", action="store_true",
+                        help="run only the Galera comparison: a three-node cluster against one server "
+                             "(private servers on free ports), read-your-writes on and off")
+    parser.add_argument("--galera-rows", type=parse_count, default=100_000,
+                        help="twoots seeded for the Galera comparison (default 100k)")
+    parser.add_argument("--galera-connections", type=int, default=64,
+                        help="wrk connections in all for the Galera comparison (default 64)")
     parser.add_argument("--report", type=Path, metavar="RESULTS_JSON",
                         help="only render the tables of an earlier run's results")
     args = parser.parse_args()
@@ -119,10 +127,13 @@ def main():
     procs.stop_children_on_exit()
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "logs").mkdir(exist_ok=True)
+    # The Galera comparison measures only the server.
     if not args.no_build:
-        procs.build()
-    procs.check_binaries()
+        procs.build(raw=not args.galera)
+    procs.check_binaries(raw=not args.galera)
     procs.ensure_wrk()
+    if args.galera:
+        return galera_main(args)
     buffer_pool = None
     if "mysql" in args.backends:
         procs.check_mysql(args.mysql_url)
@@ -147,6 +158,20 @@ def main():
         (WORK / name).write_text(json.dumps(results, indent=1))
     publish(results, args.no_docs)
     log(f"done in {results['elapsed_s'] / 60:.1f} min; results in {WORK / 'results.json'}")
+    return 0
+
+
+def galera_main(args):
+    started = time.monotonic()
+    results = galera.bench(args)
+    machine = runs.machine()
+    described = (f"{machine['nproc']} CPUs ({machine['cpu']}), {machine['memory_gb']:.0f} GB, "
+                 f"{machine['kernel']}")
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = galera.render(results, described, f"`{runs.commit()}`", date)
+    (WORK / "galera-results.json").write_text(json.dumps(results, indent=1))
+    galera.publish(text, DOC, args.no_docs)
+    log(f"done in {(time.monotonic() - started) / 60:.1f} min")
     return 0
 
 

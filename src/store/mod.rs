@@ -114,6 +114,9 @@ pub struct PoolConfig {
     pub acquire_timeout: Duration,
     /// Tune for loading many rows (`import`, `seed`) rather than for serving.
     pub bulk_load: bool,
+    /// On a Galera cluster, make every read wait for the commits the cluster made before it, so
+    /// that a write through one node is read through any other.
+    pub read_your_writes: bool,
 }
 
 impl Default for PoolConfig {
@@ -122,6 +125,7 @@ impl Default for PoolConfig {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(3),
             bulk_load: false,
+            read_your_writes: true,
         }
     }
 }

@@ -65,6 +65,7 @@ impl MySqlStore {
             ),
         }
         let galera = server.galera;
+        let wait_for_cluster = galera && pool.read_your_writes;
         let pool = MySqlPoolOptions::new()
             .max_connections(pool.max_connections.max(1))
             .acquire_timeout(pool.acquire_timeout)
@@ -80,7 +81,7 @@ impl MySqlStore {
             })
             .after_connect(move |connection, _| {
                 Box::pin(async move {
-                    if galera {
+                    if wait_for_cluster {
                         // 1 = reads: each SELECT first waits until this node has applied every
                         // commit the cluster made before it (read-your-writes across nodes).
                         connection
