@@ -449,7 +449,11 @@ mod tests {
                 "DATABASE_URL",
             ),
             ("MIGRATE_ON_START", "yes please", "MIGRATE_ON_START"),
-            ("DATABASE_READ_YOUR_WRITES", "sometimes", "DATABASE_READ_YOUR_WRITES"),
+            (
+                "DATABASE_READ_YOUR_WRITES",
+                "sometimes",
+                "DATABASE_READ_YOUR_WRITES",
+            ),
         ];
         for (variable, value, named) in cases {
             let err = config(&[(variable, value)]).unwrap_err();

@@ -61,7 +61,7 @@ impl Backend {
 }
 
 fn node_of(id: MessageId) -> u16 {
-    (id.as_i64() >> 11 & 1023) as u16
+    id.node().get()
 }
 
 async fn fifty_instances_hold_fifty_nodes(backend: Backend) {

@@ -67,9 +67,18 @@ async fn exercise(store: &dyn Store) {
     store.check_writable().await.unwrap();
     let free = store.expired_node_leases().await.unwrap();
     let ttl = Duration::from_secs(30);
-    assert!(store.claim_node_lease(&free[0], "vitess-test", ttl, now).await.unwrap());
-    assert!(store.renew_node_lease(free[0].node, "vitess-test", ttl, now).await.unwrap());
-    store.release_node_lease(free[0].node, "vitess-test", now).await.unwrap();
+    assert!(store
+        .claim_node_lease(&free[0], "vitess-test", ttl, now)
+        .await
+        .unwrap());
+    assert!(store
+        .renew_node_lease(free[0].node, "vitess-test", ttl, now)
+        .await
+        .unwrap());
+    store
+        .release_node_lease(free[0].node, "vitess-test", now)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +92,10 @@ async fn every_statement_the_mysql_store_sends_routes_as_planned() {
 
     let capture = Capture::start(support::mysql_address()).await;
     let database = db.url.rsplit('/').next().unwrap().to_owned();
-    let url = format!("mysql://root@{}/{database}?ssl-mode=disabled", capture.address);
+    let url = format!(
+        "mysql://root@{}/{database}?ssl-mode=disabled",
+        capture.address
+    );
     let store = store::connect(&url, &PoolConfig::default()).await.unwrap();
     exercise(store.as_ref()).await;
     store.close().await;
@@ -100,9 +112,16 @@ async fn every_statement_the_mysql_store_sends_routes_as_planned() {
             Err(why) => refused.push(format!("{why}: {statement}")),
         }
     }
-    assert!(refused.is_empty(), "statements Vitess cannot run as planned:\n{}", refused.join("\n"));
+    assert!(
+        refused.is_empty(),
+        "statements Vitess cannot run as planned:\n{}",
+        refused.join("\n")
+    );
     for (statement, route) in &routes {
-        eprintln!("{route:?}\t{}", named.get(statement.as_str()).copied().unwrap_or(statement));
+        eprintln!(
+            "{route:?}\t{}",
+            named.get(statement.as_str()).copied().unwrap_or(statement)
+        );
     }
 
     // The request path stays on one shard, but for what the plan says scatters and why.

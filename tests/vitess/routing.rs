@@ -100,7 +100,9 @@ impl VSchema {
                         table.column_vindexes.iter().any(|v| &v.name == vindex_name)
                     });
                     if !used {
-                        return Err(format!("{vindex_name} is owned by {owner}, which does not use it"));
+                        return Err(format!(
+                            "{vindex_name} is owned by {owner}, which does not use it"
+                        ));
                     }
                 }
             }
@@ -187,7 +189,9 @@ fn route_sharded(
                 for assignment in assignments {
                     let target = assignment.target.to_string();
                     if table.column_vindexes.iter().any(|v| v.column == target) {
-                        return Err(format!("ON DUPLICATE KEY UPDATE changes vindex column {target}"));
+                        return Err(format!(
+                            "ON DUPLICATE KEY UPDATE changes vindex column {target}"
+                        ));
                     }
                 }
             }
@@ -280,7 +284,8 @@ fn equalities(selection: Option<&Expr>) -> Vec<String> {
                 right,
             } => {
                 for (column, value) in [(left, right), (right, left)] {
-                    if let (Expr::Identifier(ident), Expr::Value(_)) = (column.as_ref(), value.as_ref())
+                    if let (Expr::Identifier(ident), Expr::Value(_)) =
+                        (column.as_ref(), value.as_ref())
                     {
                         columns.push(ident.value.clone());
                     }
