@@ -35,24 +35,37 @@ enum Command {
     Import {
         /// The CSV or JSON file.
         file: PathBuf,
-        /// Rows per transaction.
-        #[arg(long, default_value_t = crate::import::DEFAULT_BATCH)]
-        batch_size: usize,
+        /// Rows per transaction (1 to 1,000,000).
+        #[arg(long, default_value_t = crate::import::DEFAULT_BATCH as u32,
+              value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        batch_size: u32,
     },
     /// Add synthetic, realistic twoots: the same seed gives the same twoots.
     Seed {
-        /// How many twoots.
-        #[arg(long)]
+        /// How many twoots (at least 1).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         count: u64,
         /// The random seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// How many years back from now they spread.
-        #[arg(long, default_value_t = 25)]
+        /// How many years back from now they spread (1 to the years since 1970, where ids start).
+        #[arg(long, default_value_t = 25, value_parser = parse_years)]
         years: u32,
     },
     /// Print the OpenAPI document.
     Openapi,
+}
+
+/// Reads `--years`: at least one, and no further back than 1970, the first millisecond an id
+/// can carry.
+fn parse_years(raw: &str) -> Result<u32, String> {
+    let most = u32::try_from(chrono::Datelike::year(&chrono::Utc::now()) - 1970).unwrap_or(0);
+    match raw.parse::<u32>() {
+        Ok(years) if (1..=most).contains(&years) => Ok(years),
+        _ => Err(format!(
+            "expected a whole number of years from 1 to {most} (ids start in 1970)"
+        )),
+    }
 }
 
 /// Parses the command line, runs the command and returns the process's exit status.
@@ -93,7 +106,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { file, batch_size } => import(config, file, batch_size).await,
+        Command::Import { file, batch_size } => import(config, file, batch_size as usize).await,
         Command::Seed { count, seed, years } => {
             let store = prepared_store(&config).await?;
             let ids = crate::app::id_source(&config, store.clone()).await?;

@@ -65,6 +65,41 @@ fn invalid_configuration_stops_start_up_with_one_line() {
 }
 
 #[test]
+fn every_numeric_argument_is_checked_with_a_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("twooter.db").display());
+    for (args, named) in [
+        (&["seed", "--count", "5", "--years", "100"][..], "--years"),
+        (&["seed", "--count", "5", "--years", "0"], "--years"),
+        (&["seed", "--count", "5", "--years=-3"], "--years"),
+        (&["seed", "--count", "0"], "--count"),
+        (&["seed", "--count", "many"], "--count"),
+        (&["seed", "--count", "99999999999999999999999"], "--count"),
+        (&["seed", "--count", "5", "--seed=-1"], "--seed"),
+        (&["import", "rows.csv", "--batch-size", "0"], "--batch-size"),
+        (
+            &["import", "rows.csv", "--batch-size", "2000000"],
+            "--batch-size",
+        ),
+    ] {
+        let stderr = run(dir.path(), &url, args, 2);
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: ") && first.contains(named),
+            "twooter {args:?}: {stderr}"
+        );
+    }
+    // The widest accepted range still seeds, back to 1970.
+    let most = chrono::Datelike::year(&chrono::Utc::now()) - 1970;
+    run(
+        dir.path(),
+        &url,
+        &["seed", "--count", "50", "--years", &most.to_string()],
+        0,
+    );
+}
+
+#[test]
 fn import_exits_2_when_rows_were_rejected_and_0_when_none() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
