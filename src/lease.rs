@@ -171,15 +171,20 @@ impl Shared {
         self.ids.high_water_ms().max(floor_ms) + ttl_ms + 1000
     }
 
-    /// Claims one of the free node numbers; contended ones are skipped.
+    /// Claims one of the lowest free node numbers; contended ones are skipped. Low numbers keep
+    /// a small fleet's nodes apart in `node % 8` (the counter slot groups of the MySQL store), and
+    /// picking at random among the lowest few keeps instances that start together from all
+    /// contending for the same row.
     async fn claim(&self) -> Result<NodeId, LeaseError> {
         for _ in 0..CLAIM_ROUNDS {
             let mut free = self.store.expired_node_leases().await?;
             if free.is_empty() {
                 return Err(LeaseError::NoneFree);
             }
+            free.sort_unstable_by_key(|lease| lease.node.get());
+            free.truncate(CLAIMS_PER_ROUND);
             free.shuffle(&mut rand::thread_rng());
-            for seen in free.iter().take(CLAIMS_PER_ROUND) {
+            for seen in &free {
                 if self.try_claim(seen).await? {
                     return Ok(seen.node);
                 }
