@@ -12,7 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::config::Config;
 use crate::import::{ImportObserver, Rejection};
 
-/// Exit status of an import that skipped rows.
+/// Exit status of an import that skipped rows, and of a recount that found drift it did not
+/// repair: the command did its work, and found something to look at.
 pub const EXIT_ROWS_REJECTED: u8 = 2;
 
 /// Twooter: a microblogging API. Settings come from the environment; see the README.
@@ -51,6 +52,13 @@ enum Command {
         /// How many years back from now they spread (1 to the years since 1970, where ids start).
         #[arg(long, default_value_t = 25, value_parser = parse_years)]
         years: u32,
+    },
+    /// Check the counters behind the statistics against the twoots they count, a year at a time,
+    /// while the service runs; the exit status is 2 when any drifted and was not repaired.
+    Recount {
+        /// Set every drifted counter to the number of its twoots.
+        #[arg(long)]
+        repair: bool,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -133,6 +141,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Recount { repair } => recount(config, repair).await,
         Command::Openapi => {
             println!("{}", crate::http::openapi().to_pretty_json()?);
             Ok(ExitCode::SUCCESS)
@@ -178,6 +187,48 @@ async fn import(config: Config, file: PathBuf, batch_size: usize) -> anyhow::Res
         ExitCode::from(EXIT_ROWS_REJECTED)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+async fn recount(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
+    let store = crate::app::open_store(&config).await?;
+    let started = Instant::now();
+    let report = crate::recount::recount(
+        store.as_ref(),
+        repair,
+        |_| {},
+        |drift| {
+            let difference = drift.counters - drift.counted;
+            let repaired = drift
+                .repaired_to
+                .map(|count| format!("; repaired to {count}"))
+                .unwrap_or_default();
+            eprintln!(
+                "{} {}: counters say {}, {} twoots ({difference:+}){repaired}",
+                drift.year, drift.tag, drift.counters, drift.counted
+            );
+        },
+    )
+    .await;
+    store.close().await;
+    let report = report.context("recount failed")?;
+    eprintln!(
+        "checked {} years, {} (year, tag) counters, {} twoots in {:.1} s: {} drifted{}",
+        report.years,
+        report.pairs,
+        report.messages,
+        started.elapsed().as_secs_f64(),
+        report.drifts.len(),
+        if repair && !report.drifts.is_empty() {
+            ", all repaired"
+        } else {
+            ""
+        }
+    );
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_ROWS_REJECTED)
     })
 }
 

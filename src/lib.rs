@@ -9,6 +9,7 @@ pub mod http;
 pub mod import;
 pub mod lease;
 pub mod metrics;
+pub mod recount;
 pub mod seed;
 pub mod store;
 pub mod telemetry;
@@ -30,6 +31,7 @@ mod layering {
         ("config", &["domain", "store"]),
         ("seed", &["domain", "store"]),
         ("import", &["domain", "store"]),
+        ("recount", &["domain", "store"]),
         ("metrics", &["domain", "store"]),
         ("telemetry", &["config"]),
         ("lease", &["domain", "store", "metrics", "telemetry"]),

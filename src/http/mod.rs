@@ -30,6 +30,8 @@ pub struct AppState {
     pub readiness_timeout: Duration,
     /// Largest request body, in bytes.
     pub body_limit: usize,
+    /// The statistics as this instance last read them, at most a second old.
+    pub stats_cache: Arc<stats::cache::StatsCache>,
 }
 
 #[derive(OpenApi)]

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use crate::domain::{Message, MessageId, NewMessage, NodeId};
-use crate::store::{NodeLeaseRow, PageQuery, PoolStats, Store, StoreError, YearTagCount};
+use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
+use crate::store::{
+    NodeLeaseRow, PageQuery, PoolStats, Store, StoreError, YearAudit, YearTagCount,
+};
 
 /// Times each call of the store it wraps.
 pub struct InstrumentedStore(pub Arc<dyn Store>);
@@ -64,6 +66,27 @@ impl Store for InstrumentedStore {
 
     async fn stats(&self, start: i32, end: i32) -> Result<Vec<YearTagCount>, StoreError> {
         timed("stats", self.0.stats(start, end)).await
+    }
+
+    async fn tag_stats(
+        &self,
+        tag: &Tag,
+        start: i32,
+        end: i32,
+    ) -> Result<Vec<(i32, i64)>, StoreError> {
+        timed("tag_stats", self.0.tag_stats(tag, start, end)).await
+    }
+
+    async fn count_years(&self) -> Result<Vec<i32>, StoreError> {
+        timed("count_years", self.0.count_years()).await
+    }
+
+    async fn audit_year(&self, year: i32) -> Result<YearAudit, StoreError> {
+        timed("audit_year", self.0.audit_year(year)).await
+    }
+
+    async fn repair_count(&self, year: i32, tag: &str) -> Result<(i64, i64), StoreError> {
+        timed("repair_count", self.0.repair_count(year, tag)).await
     }
 
     async fn is_empty(&self) -> Result<bool, StoreError> {

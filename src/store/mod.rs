@@ -7,6 +7,7 @@
 //!
 //! This module is a ground floor: it imports the domain and nothing else of the crate.
 
+mod counts;
 mod faults;
 mod fresh_ids;
 mod leases;
@@ -15,7 +16,7 @@ mod rows;
 pub mod sql;
 mod sqlite;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,6 +94,13 @@ pub struct YearTagCount {
     pub count: i64,
 }
 
+/// A year's twoots per tag, as the counters say and as `messages` holds them, read at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct YearAudit {
+    pub counters: BTreeMap<String, i64>,
+    pub counted: BTreeMap<String, i64>,
+}
+
 /// One row of `node_leases` as read, the version a claim compares against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeLeaseRow {
@@ -161,6 +169,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Twoot counts per (year, tag) for the years in `start..=end`, ordered by year then tag.
     async fn stats(&self, start: i32, end: i32) -> Result<Vec<YearTagCount>, StoreError>;
+
+    /// One tag's twoot counts per year for the years in `start..=end`, ordered by year.
+    async fn tag_stats(
+        &self,
+        tag: &Tag,
+        start: i32,
+        end: i32,
+    ) -> Result<Vec<(i32, i64)>, StoreError>;
+
+    /// The years to check in a recount: those with counters, and those between the oldest and
+    /// the newest message.
+    async fn count_years(&self) -> Result<Vec<i32>, StoreError>;
+
+    /// What the counters say and what `messages` holds for `year`, per tag, from one snapshot.
+    async fn audit_year(&self, year: i32) -> Result<YearAudit, StoreError>;
+
+    /// Sets the counter of (`year`, `tag`) to its number of messages, holding it against
+    /// concurrent posts while it counts: the counter before and the count.
+    async fn repair_count(&self, year: i32, tag: &str) -> Result<(i64, i64), StoreError>;
 
     /// Whether no twoot is stored.
     async fn is_empty(&self) -> Result<bool, StoreError>;

@@ -109,3 +109,65 @@ pub const MYSQL_LEASES: LeaseStatements =
 
 /// The newest message: the last entry of the primary key.
 pub const NEWEST_ID: &str = "SELECT MAX(id) FROM messages";
+
+/// One tag's counts per year in a year range, on SQLite.
+pub const SQLITE_TAG_STATS: &str = "SELECT year, count FROM message_counts \
+     WHERE tag = ? AND year BETWEEN ? AND ? AND count > 0 ORDER BY year";
+
+/// One tag's counts per year in a year range, on MySQL (summing the pair's slot rows).
+pub const MYSQL_TAG_STATS: &str = "SELECT year, CAST(SUM(count) AS SIGNED) AS count \
+     FROM message_counts FORCE INDEX (message_counts_tag_year) \
+     WHERE tag = ? AND year BETWEEN ? AND ? GROUP BY year HAVING SUM(count) > 0 ORDER BY year";
+
+/// The statements that check the counters against `messages` (`twooter recount`).
+pub struct CountStatements {
+    /// Starts a repair's transaction.
+    pub begin_repair: &'static str,
+    /// The years that have counters.
+    pub counted_years: &'static str,
+    /// A year's counters per tag.
+    pub year_counters: &'static str,
+    /// A year's messages per tag, by the year's id range (ids carry their time).
+    pub year_messages: &'static str,
+    /// One (year, tag)'s counter total, locked against concurrent posts until the repair commits.
+    pub lock_counter: &'static str,
+    /// One tag's messages in a year's id range, read through the `(tag, id)` index.
+    pub tag_messages: &'static str,
+    /// Removes one (year, tag)'s counter rows.
+    pub clear_counter: &'static str,
+    /// Writes one (year, tag)'s total.
+    pub set_counter: &'static str,
+    /// The oldest message: the first entry of the primary key.
+    pub oldest_id: &'static str,
+}
+
+/// The recount's statements on SQLite, whose write transactions hold the one write lock, so the
+/// counter needs no row lock.
+pub const SQLITE_COUNTS: CountStatements = CountStatements {
+    // The write lock from the start: another process (the server) may write in between.
+    begin_repair: "BEGIN IMMEDIATE",
+    counted_years: "SELECT DISTINCT year FROM message_counts ORDER BY year",
+    year_counters: "SELECT tag, count FROM message_counts WHERE year = ? AND count > 0",
+    year_messages: "SELECT tag, COUNT(*) FROM messages WHERE id >= ? AND id < ? GROUP BY tag",
+    lock_counter: "SELECT COALESCE(SUM(count), 0) FROM message_counts WHERE year = ? AND tag = ?",
+    tag_messages: "SELECT COUNT(*) FROM messages WHERE tag = ? AND id >= ? AND id < ?",
+    clear_counter: "DELETE FROM message_counts WHERE year = ? AND tag = ?",
+    set_counter: "INSERT INTO message_counts (year, tag, count) VALUES (?, ?, ?)",
+    oldest_id: "SELECT MIN(id) FROM messages",
+};
+
+/// The recount's statements on MySQL (a pair's counter is the sum of its slot rows).
+pub const MYSQL_COUNTS: CountStatements = CountStatements {
+    begin_repair: "BEGIN",
+    counted_years: "SELECT DISTINCT year FROM message_counts ORDER BY year",
+    year_counters: "SELECT tag, CAST(SUM(count) AS SIGNED) AS count FROM message_counts \
+         WHERE year = ? GROUP BY tag HAVING SUM(count) > 0",
+    year_messages: "SELECT tag, COUNT(*) FROM messages WHERE id >= ? AND id < ? GROUP BY tag",
+    lock_counter: "SELECT CAST(COALESCE(SUM(count), 0) AS SIGNED) FROM message_counts \
+         WHERE year = ? AND tag = ? FOR UPDATE",
+    tag_messages: "SELECT COUNT(*) FROM messages FORCE INDEX (messages_tag_id) \
+         WHERE tag = ? AND id >= ? AND id < ?",
+    clear_counter: "DELETE FROM message_counts WHERE year = ? AND tag = ?",
+    set_counter: "INSERT INTO message_counts (year, tag, slot, count) VALUES (?, ?, 0, ?)",
+    oldest_id: "SELECT MIN(id) FROM messages",
+};

@@ -267,6 +267,57 @@ async fn stats_count_per_year_and_tag_within_the_range(store: Arc<dyn Store>) {
     );
 }
 
+async fn tag_stats_count_one_tag_per_year(store: Arc<dyn Store>) {
+    let all = messages(9, |i| {
+        let tag = if i % 3 == 0 { "tea" } else { "coffee" };
+        ("cup", tag, at(2019 + (i % 3) as i32, 1 + i, 0))
+    });
+    store.insert_batch(&all).await.unwrap();
+    let coffee = Tag::parse("coffee").unwrap();
+    assert_eq!(
+        store.tag_stats(&coffee, 0, 3000).await.unwrap(),
+        vec![(2020, 3), (2021, 3)]
+    );
+    assert_eq!(
+        store.tag_stats(&coffee, 2021, 2021).await.unwrap(),
+        vec![(2021, 3)]
+    );
+    let tea = Tag::parse("tea").unwrap();
+    assert_eq!(
+        store.tag_stats(&tea, 0, 3000).await.unwrap(),
+        vec![(2019, 3)]
+    );
+    let none = Tag::parse("jazz").unwrap();
+    assert!(store.tag_stats(&none, 0, 3000).await.unwrap().is_empty());
+}
+
+async fn an_audit_sees_counters_and_messages_alike_when_nothing_drifted(store: Arc<dyn Store>) {
+    let all = messages(30, |i| {
+        let tag = ["a", "b", "c"][(i % 3) as usize];
+        ("audited", tag, at(2015 + (i % 2) as i32, 1 + i % 28, i))
+    });
+    store.insert_batch(&all[..20]).await.unwrap();
+    for message in &all[20..] {
+        store.insert(message).await.unwrap();
+    }
+    assert_eq!(store.count_years().await.unwrap(), vec![2015, 2016]);
+    let mut total = 0;
+    for year in [2015, 2016] {
+        let audit = store.audit_year(year).await.unwrap();
+        assert_eq!(audit.counters, audit.counted, "{year}");
+        total += audit.counted.values().sum::<i64>();
+    }
+    assert_eq!(total, 30);
+    assert_eq!(store.audit_year(2014).await.unwrap(), Default::default());
+    // A repair of a right counter leaves it as it was.
+    let before = store.stats(0, 3000).await.unwrap();
+    assert_eq!(
+        store.repair_count(2015, "a").await.unwrap().0,
+        store.repair_count(2015, "a").await.unwrap().1
+    );
+    assert_eq!(store.stats(0, 3000).await.unwrap(), before);
+}
+
 async fn counts_match_a_recount_after_concurrent_writes(store: Arc<dyn Store>) {
     let tasks: Vec<_> = (0..16u32)
         .map(|worker| {
@@ -358,6 +409,8 @@ conformance!(
     cursors_walk_every_twoot_once,
     a_taken_id_is_reported_and_counts_nothing,
     stats_count_per_year_and_tag_within_the_range,
+    tag_stats_count_one_tag_per_year,
+    an_audit_sees_counters_and_messages_alike_when_nothing_drifted,
     counts_match_a_recount_after_concurrent_writes,
     counts_match_a_recount_after_a_bulk_load,
     reports_pool_usage,

@@ -14,4 +14,5 @@ mod e2e;
 mod import;
 mod openapi;
 mod operations;
+mod recount;
 mod routes;

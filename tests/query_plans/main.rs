@@ -48,13 +48,15 @@ where
 /// Each statement `backend` runs, with parameters that exercise it (a tag, id bounds, a limit,
 /// or a year range), and whether a tag comes first.
 fn statements(backend: Backend, existing_id: i64) -> Vec<(&'static str, Vec<i64>, bool)> {
-    let (stats, by_tag) = match backend {
+    let (stats, tag_stats, by_tag) = match backend {
         Backend::Sqlite => (
             sql::SQLITE_STATS,
+            sql::SQLITE_TAG_STATS,
             [sql::PAGE_BY_TAG_NEWEST, sql::PAGE_BY_TAG_OLDEST],
         ),
         Backend::MySql => (
             sql::MYSQL_STATS,
+            sql::MYSQL_TAG_STATS,
             [sql::MYSQL_PAGE_BY_TAG_NEWEST, sql::MYSQL_PAGE_BY_TAG_OLDEST],
         ),
     };
@@ -65,6 +67,7 @@ fn statements(backend: Backend, existing_id: i64) -> Vec<(&'static str, Vec<i64>
         (sql::PAGE_NEWEST, vec![-1, i64::MAX, 21], false),
         (sql::PAGE_OLDEST, vec![-1, i64::MAX, 21], false),
         (stats, vec![0, 3000], false),
+        (tag_stats, vec![0, 3000], true),
     ]
 }
 

@@ -61,6 +61,14 @@ async fn exercise(store: &dyn Store) {
         }
     }
     store.stats(0, 3000).await.unwrap();
+    store
+        .tag_stats(&Tag::parse("coffee").unwrap(), 0, 3000)
+        .await
+        .unwrap();
+    let year = chrono::Datelike::year(&Utc::now());
+    assert!(store.count_years().await.unwrap().contains(&year));
+    store.audit_year(year).await.unwrap();
+    store.repair_count(year, "coffee").await.unwrap();
     store.is_empty().await.unwrap();
     store.newest_id().await.unwrap();
     store.ping().await.unwrap();
@@ -162,6 +170,7 @@ async fn every_statement_the_mysql_store_sends_routes_as_planned() {
 /// The store's fixed statements by the name they have in `twooter::store::sql`.
 fn known_statements() -> BTreeMap<&'static str, &'static str> {
     let leases = &sql::MYSQL_LEASES;
+    let counts = &sql::MYSQL_COUNTS;
     BTreeMap::from([
         (sql::GET_MESSAGE, "GET_MESSAGE"),
         (sql::PAGE_NEWEST, "PAGE_NEWEST"),
@@ -170,6 +179,15 @@ fn known_statements() -> BTreeMap<&'static str, &'static str> {
         (sql::MYSQL_PAGE_BY_TAG_OLDEST, "MYSQL_PAGE_BY_TAG_OLDEST"),
         (sql::MYSQL_STATS, "MYSQL_STATS"),
         (sql::NEWEST_ID, "NEWEST_ID"),
+        (sql::MYSQL_TAG_STATS, "MYSQL_TAG_STATS"),
+        (counts.counted_years, "MYSQL_COUNTS.counted_years"),
+        (counts.year_counters, "MYSQL_COUNTS.year_counters"),
+        (counts.year_messages, "MYSQL_COUNTS.year_messages"),
+        (counts.oldest_id, "MYSQL_COUNTS.oldest_id"),
+        (counts.lock_counter, "MYSQL_COUNTS.lock_counter"),
+        (counts.tag_messages, "MYSQL_COUNTS.tag_messages"),
+        (counts.clear_counter, "MYSQL_COUNTS.clear_counter"),
+        (counts.set_counter, "MYSQL_COUNTS.set_counter"),
         (leases.expired, "MYSQL_LEASES.expired"),
         (leases.claim, "MYSQL_LEASES.claim"),
         (leases.renew, "MYSQL_LEASES.renew"),

@@ -13,10 +13,10 @@ use sqlx::mysql::{MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{Executor, MySql, QueryBuilder, Row};
 
 use super::{
-    count_increments, duplicate_or, leases, rows, sql, ConnectError, NodeLeaseRow, PageQuery,
-    PoolConfig, PoolStats, Store, StoreError, YearTagCount,
+    count_increments, counts, duplicate_or, leases, rows, sql, ConnectError, NodeLeaseRow,
+    PageQuery, PoolConfig, PoolStats, Store, StoreError, YearAudit, YearTagCount,
 };
-use crate::domain::{Message, MessageId, NewMessage, NodeId};
+use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
 
@@ -242,6 +242,36 @@ impl Store for MySqlStore {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(Into::into)
+    }
+
+    async fn tag_stats(
+        &self,
+        tag: &Tag,
+        start: i32,
+        end: i32,
+    ) -> Result<Vec<(i32, i64)>, StoreError> {
+        let rows = sqlx::query(sql::MYSQL_TAG_STATS)
+            .bind(tag.as_str())
+            .bind(start)
+            .bind(end)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| Ok((row.try_get::<i64, _>(0)? as i32, row.try_get::<i64, _>(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    async fn count_years(&self) -> Result<Vec<i32>, StoreError> {
+        Ok(counts::years(&self.pool, &sql::MYSQL_COUNTS).await?)
+    }
+
+    async fn audit_year(&self, year: i32) -> Result<YearAudit, StoreError> {
+        Ok(counts::audit_year(&self.pool, &sql::MYSQL_COUNTS, year).await?)
+    }
+
+    async fn repair_count(&self, year: i32, tag: &str) -> Result<(i64, i64), StoreError> {
+        Ok(counts::repair(&self.pool, &sql::MYSQL_COUNTS, year, tag).await?)
     }
 
     async fn is_empty(&self) -> Result<bool, StoreError> {
