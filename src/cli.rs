@@ -162,27 +162,31 @@ async fn prepared_store(
 
 async fn import(config: Config, file: PathBuf, batch_size: usize) -> anyhow::Result<ExitCode> {
     let store = prepared_store(&config).await?;
-    let ids = crate::app::id_source(&config, store.clone()).await?;
-    let node = ids
-        .node()
-        .context("no node number right after leasing one")?;
     let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
     let mut observer = ConsoleObserver {
         bar: progress_bar(size, "{bar:40} {bytes}/{total_bytes} ({eta} left)"),
     };
     let started = Instant::now();
-    let report =
-        crate::import::import_file(store.as_ref(), &file, node, batch_size, &mut observer).await;
+    let (report, result) =
+        crate::import::import_file(store.as_ref(), &file, batch_size, &mut observer).await;
     observer.bar.finish_and_clear();
-    ids.release().await;
     store.close().await;
-    let report = report?;
+    // What was stored is said also when the import stopped part-way: a rerun skips it.
     eprintln!(
-        "imported {} twoots, rejected {} rows, in {:.1} s",
+        "imported {} twoots, skipped {} already stored, rejected {} rows, in {:.1} s",
         report.imported,
+        report.already_stored,
         report.rejected,
         started.elapsed().as_secs_f64()
     );
+    if let Err(error) = result {
+        let resumable = matches!(error, crate::import::ImportError::Store(_));
+        return Err(anyhow::Error::new(error).context(if resumable {
+            "the import stopped; what it stored is kept, and running it again resumes"
+        } else {
+            "the import stopped"
+        }));
+    }
     Ok(if report.rejected > 0 {
         ExitCode::from(EXIT_ROWS_REJECTED)
     } else {

@@ -49,6 +49,7 @@ mod layering {
                 "config",
                 "http",
                 "import",
+                "recount",
                 "seed",
                 "store",
                 "telemetry",

@@ -95,6 +95,9 @@ def options():
                         help="twoots seeded for the Galera comparison (default 100k)")
     parser.add_argument("--galera-connections", type=int, default=64,
                         help="wrk connections in all for the Galera comparison (default 64)")
+    parser.add_argument("--import-only", action="store_true",
+                        help="run only the import timing (--import-rows rows), printed, not written "
+                             "into docs/BENCHMARKS.md")
     parser.add_argument("--report", type=Path, metavar="RESULTS_JSON",
                         help="only render the tables of an earlier run's results")
     args = parser.parse_args()
@@ -134,6 +137,11 @@ def main():
     procs.ensure_wrk()
     if args.galera:
         return galera_main(args)
+    if args.import_only:
+        results = {}
+        time_import(args, results)
+        print(json.dumps(results["import"], indent=1))
+        return 0
     buffer_pool = None
     if "mysql" in args.backends:
         procs.check_mysql(args.mysql_url)

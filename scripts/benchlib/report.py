@@ -234,9 +234,16 @@ def timings(results):
         ok = imported["seconds"] <= IMPORT_TARGET_S and imported["rejected"] == 0
         target = (f"≤ {IMPORT_TARGET_S} s {mark(ok)}" if imported["rows"] >= IMPORT_TARGET_ROWS
                   else f"(target is for {count_text(IMPORT_TARGET_ROWS)} rows)")
+        rss = f", peak RSS {imported['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in imported else ""
         rows.append([f"`import` of {count_text(imported['rows'])} CSV rows ({imported['rejected']} rejected)",
-                     "SQLite", f"{imported['seconds']:.1f} s",
+                     "SQLite", f"{imported['seconds']:.1f} s{rss}",
                      f"{imported['rows'] / imported['seconds']:,.0f} rows/s", target])
+        again = imported.get("again")
+        if again:
+            rows.append([f"the same file again ({again['already_stored']:,} found stored, "
+                         f"{again['imported']} added)", "SQLite",
+                         f"{again['seconds']:.1f} s, peak RSS {again['peak_rss_mb']:.0f} MB",
+                         f"{imported['rows'] / again['seconds']:,.0f} rows/s", ""])
     for start in results["starts"]:
         ready = start["ready_ms"]
         median = statistics.median(ready)

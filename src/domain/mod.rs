@@ -6,7 +6,8 @@ mod tag;
 mod text;
 
 pub use id::{
-    BackfillIds, IdGenerator, InvalidMessageId, MessageId, NoNodeLease, NodeId, MAX_TIMESTAMP_MS,
+    imported_id, BackfillIds, IdGenerator, InvalidMessageId, MessageId, NoNodeLease, NodeId,
+    MAX_TIMESTAMP_MS,
 };
 pub use message::{Message, NewMessage};
 pub use tag::{Tag, TAG_PATTERN};

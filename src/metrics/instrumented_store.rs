@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 use crate::store::{
-    NodeLeaseRow, PageQuery, PoolStats, Store, StoreError, YearAudit, YearTagCount,
+    NodeLeaseRow, PageQuery, Placement, PoolStats, Store, StoreError, YearAudit, YearTagCount,
 };
 
 /// Times each call of the store it wraps.
@@ -49,6 +49,10 @@ impl Store for InstrumentedStore {
             _ => "insert_batch",
         };
         timed(name, self.0.insert_batch(messages)).await
+    }
+
+    async fn insert_missing(&self, messages: &[NewMessage]) -> Result<Vec<Placement>, StoreError> {
+        timed("insert_missing", self.0.insert_missing(messages)).await
     }
 
     async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {

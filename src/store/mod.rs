@@ -161,6 +161,10 @@ pub trait Store: Send + Sync + 'static {
     /// Stores many twoots and counts them in one transaction: all land, or none do.
     async fn insert_batch(&self, messages: &[NewMessage]) -> Result<(), StoreError>;
 
+    /// Stores, in one transaction with their counts, those of `messages` whose id is free, and
+    /// says for each what became of it: how an import recognises the rows an earlier run stored.
+    async fn insert_missing(&self, messages: &[NewMessage]) -> Result<Vec<Placement>, StoreError>;
+
     /// One twoot by id.
     async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError>;
 
@@ -274,9 +278,49 @@ pub async fn connect(url: &str, pool: &PoolConfig) -> Result<Arc<dyn Store>, Con
     }
 }
 
+/// What [`Store::insert_missing`] did with one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Stored now.
+    Stored,
+    /// A twoot with this id, text and tag was already stored.
+    AlreadyStored,
+    /// The id belongs to a different twoot (or to an earlier row of the same call).
+    IdTaken,
+}
+
+/// Decides each row's [`Placement`] from the rows already stored under the same ids (`stored`: id
+/// → tag and text), and returns the rows to insert.
+fn place<'a>(
+    messages: &'a [NewMessage],
+    stored: &HashMap<i64, (String, String)>,
+) -> (Vec<Placement>, Vec<&'a NewMessage>) {
+    let mut placements = Vec::with_capacity(messages.len());
+    let mut fresh = Vec::with_capacity(messages.len());
+    let mut claimed = std::collections::HashSet::with_capacity(messages.len());
+    for message in messages {
+        let id = message.id.as_i64();
+        let placement = match stored.get(&id) {
+            Some((tag, text)) if tag == message.tag.as_str() && text == message.text.as_str() => {
+                Placement::AlreadyStored
+            }
+            Some(_) => Placement::IdTaken,
+            None if !claimed.insert(id) => Placement::IdTaken,
+            None => {
+                fresh.push(message);
+                Placement::Stored
+            }
+        };
+        placements.push(placement);
+    }
+    (placements, fresh)
+}
+
 /// How many twoots each (year, tag) gains from `messages`, ordered so that concurrent writers take
 /// counter rows in the same order and cannot deadlock on them.
-fn count_increments(messages: &[NewMessage]) -> Vec<((i32, &str), i64)> {
+fn count_increments<'a>(
+    messages: impl IntoIterator<Item = &'a NewMessage>,
+) -> Vec<((i32, &'a str), i64)> {
     let mut counts: HashMap<(i32, &str), i64> = HashMap::new();
     for message in messages {
         *counts

@@ -171,3 +171,7 @@ pub const MYSQL_COUNTS: CountStatements = CountStatements {
     set_counter: "INSERT INTO message_counts (year, tag, slot, count) VALUES (?, ?, 0, ?)",
     oldest_id: "SELECT MIN(id) FROM messages",
 };
+
+/// The twoots already stored under some ids, for an import to tell its own earlier rows from
+/// another twoot's: followed by the ids, `?, ?, …)`.
+pub const STORED_BY_ID: &str = "SELECT id, tag, text FROM messages WHERE id IN (";

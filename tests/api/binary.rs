@@ -116,13 +116,14 @@ fn import_exits_2_when_rows_were_rejected_and_0_when_none() {
         |file: &str, code: i32| run(dir.path(), "sqlite:imported.db", &["import", file], code);
     let good = import("good.csv", 0);
     assert!(
-        good.contains("imported 1 twoots, rejected 0 rows"),
+        good.contains("imported 1 twoots, skipped 0 already stored, rejected 0 rows"),
         "{good}"
     );
     let mixed = import("mixed.csv", 2);
     assert!(mixed.contains("line 3: tag: may contain only"), "{mixed}");
+    // The good row is already there from good.csv: same time, text, tag and place in the file.
     assert!(
-        mixed.contains("imported 1 twoots, rejected 1 rows"),
+        mixed.contains("imported 0 twoots, skipped 1 already stored, rejected 1 rows"),
         "{mixed}"
     );
     import("missing.csv", 1);

@@ -1,11 +1,13 @@
 //! Importing the prototype's CSV and JSON: every bad row reported with its line and skipped,
-//! every good row stored and counted.
+//! every good row stored and counted, once however often the file is imported.
 
 use std::io::Write;
+use std::time::{Duration, Instant};
 
-use twooter::domain::NodeId;
-use twooter::import::{import_file, ImportObserver, ImportReport, Rejection};
+use twooter::domain::{imported_id, MessageText, NewMessage, Tag};
+use twooter::import::{import_file, ImportError, ImportObserver, ImportReport, Rejection};
 
+use crate::support::process::{run, twooter};
 use crate::support::{Backend, TestDb};
 
 #[derive(Default)]
@@ -32,15 +34,9 @@ async fn import(
 ) -> (ImportReport, Vec<Rejection>) {
     let file = file(contents, suffix);
     let mut rejections = Collect::default();
-    let report = import_file(
-        db.store.as_ref(),
-        file.path(),
-        NodeId::new(4).unwrap(),
-        batch,
-        &mut rejections,
-    )
-    .await
-    .unwrap();
+    let (report, result) =
+        import_file(db.store.as_ref(), file.path(), batch, &mut rejections).await;
+    result.unwrap();
     (report, rejections.0)
 }
 
@@ -78,6 +74,7 @@ async fn csv_imports_good_rows_and_reports_each_bad_one() {
             report,
             ImportReport {
                 imported: 4,
+                already_stored: 0,
                 rejected: 8
             }
         );
@@ -139,18 +136,128 @@ async fn csv_imports_good_rows_and_reports_each_bad_one() {
     }
 }
 
-#[tokio::test]
-async fn importing_the_same_file_twice_stores_it_twice() {
-    let db = TestDb::sqlite().await;
-    let rows: String = (0..50)
-        .map(|i| format!("same {i},coffee,2023-04-02T09:25:00Z\n"))
+/// A date-precision export: thousands of rows in one millisecond, more than one node's sequence
+/// numbers, all stored; and the same file again stores nothing new.
+async fn same_file_twice_stores_it_once(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let rows: String = (0..3_000)
+        .map(|i| format!("same day {i},coffee,2023-04-02 00:00:00\n"))
         .collect();
     let csv = format!("message,tag,timestamp\n{rows}");
-    for _ in 0..2 {
-        let (report, rejections) = import(&db, &csv, ".csv", 20).await;
-        assert_eq!(report.imported, 50, "{rejections:?}");
+    let (first, rejections) = import(&db, &csv, ".csv", 1_000).await;
+    assert_eq!(
+        first,
+        ImportReport {
+            imported: 3_000,
+            already_stored: 0,
+            rejected: 0
+        },
+        "{rejections:?}"
+    );
+    let (again, _) = import(&db, &csv, ".csv", 700).await;
+    assert_eq!(
+        again,
+        ImportReport {
+            imported: 0,
+            already_stored: 3_000,
+            rejected: 0
+        }
+    );
+    let stats = db.store.stats(0, 3000).await.unwrap();
+    assert_eq!(stats[0].count, 3_000);
+    assert_eq!(crate::conformance::recount(db.store.as_ref()).await, stats);
+}
+
+#[tokio::test]
+async fn same_file_twice_stores_it_once_on_sqlite() {
+    same_file_twice_stores_it_once(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn same_file_twice_stores_it_once_on_mysql() {
+    same_file_twice_stores_it_once(Backend::MySql).await;
+}
+
+#[tokio::test]
+async fn malformed_quoting_is_reported_with_its_line_and_never_merges_rows() {
+    for backend in [Backend::Sqlite, Backend::MySql] {
+        let Some(db) = TestDb::new(backend).await else {
+            continue;
+        };
+        let csv = "message,tag,timestamp
+\"broken quote,coffee,2023-01-01T00:00:00Z
+\"ok two\",coffee,2023-01-02T00:00:00Z
+\"closed\" then text,coffee,2023-01-03T00:00:00Z
+a \"stray\" quote,coffee,2023-01-04T00:00:00Z
+\"a real
+two-line twoot\",coffee,2023-01-05T00:00:00Z
+last good,coffee,2023-01-06T00:00:00Z
+\"left open at the end,coffee,2023-01-07T00:00:00Z
+";
+        let (report, rejections) = import(&db, csv, ".csv", 100).await;
+        let lines: Vec<_> = rejections.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 4, 5, 9], "{rejections:#?}");
+        assert!(
+            rejections[0].reason.contains("closed on line 3"),
+            "{rejections:#?}"
+        );
+        assert!(rejections[1]
+            .reason
+            .contains("text after its closing quote"));
+        assert!(rejections[2].reason.contains("does not start with one"));
+        assert!(rejections[3].reason.contains("never closed"));
+        assert_eq!((report.imported, report.rejected), (3, 4));
+        let page = db
+            .store
+            .page(&twooter::store::PageQuery {
+                tag: None,
+                before: None,
+                after: None,
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        let texts: Vec<_> = page.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts, ["last good", "a real\ntwo-line twoot", "ok two"]);
     }
-    assert_eq!(db.store.stats(0, 3000).await.unwrap()[0].count, 100);
+}
+
+#[tokio::test]
+async fn future_times_are_rejected() {
+    let db = TestDb::sqlite().await;
+    let csv = "message,tag,timestamp\nfrom the future,coffee,2100-01-01T00:00:00Z\n";
+    let (report, rejections) = import(&db, csv, ".csv", 10).await;
+    assert_eq!(report.rejected, 1);
+    assert_eq!(rejections[0].reason, "timestamp: must not be in the future");
+}
+
+/// A twoot already holds the id a row would get: the row takes its next id, and a rerun still
+/// recognises it there.
+#[tokio::test]
+async fn a_row_whose_id_holds_another_twoot_takes_the_next() {
+    for backend in [Backend::Sqlite, Backend::MySql] {
+        let Some(db) = TestDb::new(backend).await else {
+            continue;
+        };
+        let at = "2023-04-02T09:25:00Z".parse().unwrap();
+        let squatter = NewMessage {
+            id: imported_id(at, 0, 0).unwrap(),
+            text: MessageText::parse("already here").unwrap(),
+            tag: Tag::parse("coffee").unwrap(),
+            timestamp: at,
+        };
+        db.store.insert(&squatter).await.unwrap();
+        let csv = "message,tag,timestamp\nimported,coffee,2023-04-02T09:25:00Z\n";
+        let (report, _) = import(&db, csv, ".csv", 10).await;
+        assert_eq!(report.imported, 1);
+        let (again, _) = import(&db, csv, ".csv", 10).await;
+        assert_eq!((again.imported, again.already_stored), (0, 1));
+        let stored = db.store.get(imported_id(at, 0, 1).unwrap()).await.unwrap();
+        assert_eq!(stored.unwrap().text, "imported");
+        assert_eq!(db.store.stats(0, 3000).await.unwrap()[0].count, 2);
+    }
 }
 
 #[tokio::test]
@@ -176,6 +283,7 @@ async fn json_from_the_prototypes_api_imports_with_line_numbers() {
         report,
         ImportReport {
             imported: 2,
+            already_stored: 0,
             rejected: 4
         }
     );
@@ -197,14 +305,169 @@ async fn files_that_are_not_twoots_stop_the_import() {
     let db = TestDb::sqlite().await;
     for (contents, suffix, expected) in [
         ("name,age\nbob,3\n", ".csv", "message, tag and timestamp"),
-        ("[{\"text\": \"a\"", ".json", "JSON"),
+        ("[{\"text\": \"a\"", ".json", "not closed"),
     ] {
         let file = file(contents, suffix);
-        let node = NodeId::new(1).unwrap();
         let mut sink = Collect::default();
-        let error = import_file(db.store.as_ref(), file.path(), node, 10, &mut sink)
-            .await
-            .unwrap_err();
+        let (_, result) = import_file(db.store.as_ref(), file.path(), 10, &mut sink).await;
+        let error = result.unwrap_err();
         assert!(error.to_string().contains(expected), "{error}");
     }
+}
+
+/// A broken array stops the import, and what came before it is stored and counted in the report.
+#[tokio::test]
+async fn a_json_item_that_is_not_json_is_skipped_and_a_broken_array_stops_after_its_rows() {
+    let db = TestDb::sqlite().await;
+    let json = r#"[
+  {"text": "one", "tag": "coffee", "timestamp": "2023-04-02T09:25:00Z"},
+  {"text": "bad literal", "tag": nope, "timestamp": "2023-04-02T09:25:00Z"},
+  {"text": "two", "tag": "coffee", "timestamp": "2023-04-02T09:26:00Z"}
+  {"text": "after a missing comma", "tag": "coffee", "timestamp": "2023-04-02T09:27:00Z"}
+]"#;
+    let file = file(json, ".json");
+    let mut sink = Collect::default();
+    let (report, result) = import_file(db.store.as_ref(), file.path(), 1, &mut sink).await;
+    assert_eq!((report.imported, report.rejected), (2, 1), "{:?}", sink.0);
+    assert_eq!(sink.0[0].line, 3);
+    assert!(sink.0[0].reason.starts_with("is not valid JSON"));
+    match result {
+        Err(ImportError::Json(reason)) => {
+            assert_eq!(reason, "line 5: expected , or ] after an item")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The binary says what it stored also when it stops part-way.
+#[test]
+fn the_summary_is_printed_when_the_import_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.json"),
+        r#"[{"text": "kept", "tag": "coffee", "timestamp": "2023-04-02T09:25:00Z"} x"#,
+    )
+    .unwrap();
+    let stderr = run(
+        dir.path(),
+        "sqlite:broken.db",
+        &["import", "broken.json"],
+        1,
+    );
+    assert!(
+        stderr.contains("imported 1 twoots, skipped 0 already stored, rejected 0 rows"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 1: expected , or ] after an item"),
+        "{stderr}"
+    );
+}
+
+/// Rows, checksum of ids and counters: equal for two databases that hold the same twoots.
+async fn fingerprint(db: &TestDb) -> (i64, i64, Vec<twooter::store::YearTagCount>) {
+    let page_sum = |rows: Vec<twooter::domain::Message>| -> i64 {
+        rows.iter().map(|m| m.id.as_i64() % 1_000_003).sum()
+    };
+    let (mut count, mut sum, mut before) = (0i64, 0i64, None);
+    loop {
+        let page = db
+            .store
+            .page(&twooter::store::PageQuery {
+                tag: None,
+                before,
+                after: None,
+                limit: 1000,
+            })
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        before = Some(last.id);
+        count += page.len() as i64;
+        sum += page_sum(page);
+    }
+    (count, sum, db.store.stats(0, 3000).await.unwrap())
+}
+
+/// Import, kill -9 part-way, import again: exactly the twoots of one clean run.
+async fn killed_and_rerun_equals_one_clean_run(backend: Backend) {
+    let (Some(resumed), Some(clean)) = (TestDb::new(backend).await, TestDb::new(backend).await)
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 100_000;
+    let mut csv = String::from("message,tag,timestamp\n");
+    for i in 0..rows {
+        // Few distinct seconds, so that many rows share each millisecond.
+        csv.push_str(&format!(
+            "row {i},tag{},2023-04-02T09:25:{:02}Z\n",
+            i % 7,
+            i % 60
+        ));
+    }
+    std::fs::write(dir.path().join("rows.csv"), csv).unwrap();
+    let args = ["import", "rows.csv", "--batch-size", "500"];
+
+    let mut child = twooter(dir.path())
+        .env("DATABASE_URL", &resumed.url)
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let stored_when_killed = loop {
+        let stored: i64 = resumed
+            .store
+            .stats(0, 3000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.count)
+            .sum();
+        if stored > 0 {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break stored;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the import stored nothing in 60 s"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import ended before any batch showed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let (after_kill, _, _) = fingerprint(&resumed).await;
+    assert!(
+        after_kill < rows,
+        "the import finished ({after_kill} rows) before it was killed; it must be killed part-way"
+    );
+    assert!(after_kill >= stored_when_killed);
+
+    let rerun = run(dir.path(), &resumed.url, &args, 0);
+    assert!(
+        rerun.contains(&format!("skipped {after_kill} already stored")),
+        "{rerun}"
+    );
+    run(dir.path(), &clean.url, &args, 0);
+    let (resumed_print, clean_print) = (fingerprint(&resumed).await, fingerprint(&clean).await);
+    assert_eq!(resumed_print.0, rows);
+    assert_eq!(resumed_print, clean_print);
+    assert_eq!(
+        crate::conformance::recount(resumed.store.as_ref()).await,
+        resumed_print.2
+    );
+}
+
+#[tokio::test]
+async fn killed_and_rerun_equals_one_clean_run_on_sqlite() {
+    killed_and_rerun_equals_one_clean_run(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn killed_and_rerun_equals_one_clean_run_on_mysql() {
+    killed_and_rerun_equals_one_clean_run(Backend::MySql).await;
 }

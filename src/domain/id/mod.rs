@@ -22,9 +22,11 @@ use serde::{Serialize, Serializer};
 
 mod backfill;
 mod generator;
+mod imported;
 
 pub use backfill::BackfillIds;
 pub use generator::{IdGenerator, NoNodeLease};
+pub use imported::imported_id;
 
 const NODE_BITS: u32 = 10;
 const SEQUENCE_BITS: u32 = 11;

@@ -5,6 +5,7 @@
 
 mod connect;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,8 +14,8 @@ use sqlx::mysql::{MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{Executor, MySql, QueryBuilder, Row};
 
 use super::{
-    count_increments, counts, duplicate_or, leases, rows, sql, ConnectError, NodeLeaseRow,
-    PageQuery, PoolConfig, PoolStats, Store, StoreError, YearAudit, YearTagCount,
+    count_increments, counts, duplicate_or, leases, place, rows, sql, ConnectError, NodeLeaseRow,
+    PageQuery, Placement, PoolConfig, PoolStats, Store, StoreError, YearAudit, YearTagCount,
 };
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
@@ -109,11 +110,69 @@ impl MySqlStore {
         &self.pool
     }
 
-    async fn try_insert_batch(&self, messages: &[NewMessage]) -> Result<(), sqlx::Error> {
-        // In primary-key order, each chunk lands in neighbouring pages of the clustered index.
-        let mut sorted: Vec<&NewMessage> = messages.iter().collect();
-        sorted.sort_unstable_by_key(|message| message.id);
+    /// [`Self::try_insert`], again after a deadlock or a certification failure (up to
+    /// `CONFLICT_ATTEMPTS` in all) or a lock wait timeout (`LOCK_WAIT_ATTEMPTS`).
+    async fn insert_retrying(
+        &self,
+        messages: &[NewMessage],
+        skip_stored: bool,
+    ) -> Result<Vec<Placement>, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let error = match self.try_insert(messages, skip_stored).await {
+                Ok(placements) => return Ok(placements),
+                Err(error) => error,
+            };
+            let retry = match mysql_error_number(&error) {
+                Some(DEADLOCK) => attempt < CONFLICT_ATTEMPTS,
+                Some(LOCK_WAIT_TIMEOUT) => attempt < LOCK_WAIT_ATTEMPTS,
+                _ => false,
+            };
+            if !retry {
+                return Err(duplicate_or(error, messages));
+            }
+            // Up to 1, 2, 4 … 32 ms, at random, so that the conflicting writers spread out.
+            let ceiling = 1u64 << attempt.min(5);
+            let pause = rand::thread_rng().gen_range(0..=ceiling * 1000);
+            tokio::time::sleep(Duration::from_micros(pause)).await;
+            attempt += 1;
+        }
+    }
+
+    /// Inserts `messages` with their counts in one transaction; with `skip_stored`, only those
+    /// whose id is free, saying what became of each.
+    async fn try_insert(
+        &self,
+        messages: &[NewMessage],
+        skip_stored: bool,
+    ) -> Result<Vec<Placement>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        let (placements, fresh) = if skip_stored {
+            let mut stored = HashMap::new();
+            for chunk in messages.chunks(ROWS_PER_INSERT) {
+                let mut lookup = QueryBuilder::<MySql>::new(sql::STORED_BY_ID);
+                let mut ids = lookup.separated(", ");
+                for message in chunk {
+                    ids.push_bind(message.id.as_i64());
+                }
+                ids.push_unseparated(")");
+                for row in lookup.build().fetch_all(&mut *tx).await? {
+                    stored.insert(
+                        row.try_get("id")?,
+                        (row.try_get("tag")?, row.try_get("text")?),
+                    );
+                }
+            }
+            place(messages, &stored)
+        } else {
+            (
+                vec![Placement::Stored; messages.len()],
+                messages.iter().collect(),
+            )
+        };
+        // In primary-key order, each chunk lands in neighbouring pages of the clustered index.
+        let mut sorted = fresh;
+        sorted.sort_unstable_by_key(|message| message.id);
         for chunk in sorted.chunks(ROWS_PER_INSERT) {
             let mut insert =
                 QueryBuilder::<MySql>::new("INSERT INTO messages (id, tag, text, created_at) ");
@@ -135,7 +194,7 @@ impl MySqlStore {
             }
             _ => 0,
         };
-        for chunk in count_increments(messages).chunks(ROWS_PER_INSERT) {
+        for chunk in count_increments(sorted.iter().copied()).chunks(ROWS_PER_INSERT) {
             let mut upsert =
                 QueryBuilder::<MySql>::new("INSERT INTO message_counts (year, tag, slot, count) ");
             upsert.push_values(chunk, |mut row, ((year, tag), count)| {
@@ -148,7 +207,8 @@ impl MySqlStore {
             upsert.push(" ON DUPLICATE KEY UPDATE count = count + VALUES(count)");
             upsert.build().execute(&mut *tx).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        Ok(placements)
     }
 }
 
@@ -196,26 +256,11 @@ impl Store for MySqlStore {
         if messages.is_empty() {
             return Ok(());
         }
-        let mut attempt = 1;
-        loop {
-            let error = match self.try_insert_batch(messages).await {
-                Ok(()) => return Ok(()),
-                Err(error) => error,
-            };
-            let retry = match mysql_error_number(&error) {
-                Some(DEADLOCK) => attempt < CONFLICT_ATTEMPTS,
-                Some(LOCK_WAIT_TIMEOUT) => attempt < LOCK_WAIT_ATTEMPTS,
-                _ => false,
-            };
-            if !retry {
-                return Err(duplicate_or(error, messages));
-            }
-            // Up to 1, 2, 4 … 32 ms, at random, so that the conflicting writers spread out.
-            let ceiling = 1u64 << attempt.min(5);
-            let pause = rand::thread_rng().gen_range(0..=ceiling * 1000);
-            tokio::time::sleep(Duration::from_micros(pause)).await;
-            attempt += 1;
-        }
+        self.insert_retrying(messages, false).await.map(drop)
+    }
+
+    async fn insert_missing(&self, messages: &[NewMessage]) -> Result<Vec<Placement>, StoreError> {
+        self.insert_retrying(messages, true).await
     }
 
     async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {

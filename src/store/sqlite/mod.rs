@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one writer connection (SQLite has one writer at a time, so queueing
 //! in the pool beats spinning on `SQLITE_BUSY`) and a pool of readers over WAL.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -13,8 +14,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{
-    count_increments, counts, duplicate_or, leases, rows, sql, NodeLeaseRow, PageQuery, PoolConfig,
-    PoolStats, Store, StoreError, YearAudit, YearTagCount,
+    count_increments, counts, duplicate_or, leases, place, rows, sql, NodeLeaseRow, PageQuery,
+    Placement, PoolConfig, PoolStats, Store, StoreError, YearAudit, YearTagCount,
 };
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
@@ -104,36 +105,39 @@ impl Store for SqliteStore {
         if messages.is_empty() {
             return Ok(());
         }
-        // In id order, each chunk lands in neighbouring B-tree pages instead of all over the table.
-        let mut sorted: Vec<&NewMessage> = messages.iter().collect();
-        sorted.sort_unstable_by_key(|message| message.id);
         let mut tx = self.writer.begin().await?;
-        for chunk in sorted.chunks(ROWS_PER_INSERT) {
-            let mut insert =
-                QueryBuilder::<Sqlite>::new("INSERT INTO messages (id, tag, text, created_at) ");
-            insert.push_values(chunk, |mut row, message| {
-                row.push_bind(message.id.as_i64())
-                    .push_bind(message.tag.as_str())
-                    .push_bind(message.text.as_str())
-                    .push_bind(message.timestamp.timestamp_millis());
-            });
-            insert
-                .build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| duplicate_or(e, messages))?;
-        }
-        for chunk in count_increments(messages).chunks(ROWS_PER_INSERT) {
-            let mut upsert =
-                QueryBuilder::<Sqlite>::new("INSERT INTO message_counts (year, tag, count) ");
-            upsert.push_values(chunk, |mut row, ((year, tag), count)| {
-                row.push_bind(*year).push_bind(*tag).push_bind(*count);
-            });
-            upsert.push(" ON CONFLICT (year, tag) DO UPDATE SET count = count + excluded.count");
-            upsert.build().execute(&mut *tx).await?;
-        }
+        insert_rows(&mut tx, messages.iter())
+            .await
+            .map_err(|e| duplicate_or(e, messages))?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn insert_missing(&self, messages: &[NewMessage]) -> Result<Vec<Placement>, StoreError> {
+        // The one writer connection serialises this with every other write, so nothing can take
+        // an id between the look-up and the insert.
+        let mut tx = self.writer.begin().await?;
+        let mut stored = HashMap::new();
+        for chunk in messages.chunks(ROWS_PER_INSERT) {
+            let mut lookup = QueryBuilder::<Sqlite>::new(sql::STORED_BY_ID);
+            let mut ids = lookup.separated(", ");
+            for message in chunk {
+                ids.push_bind(message.id.as_i64());
+            }
+            ids.push_unseparated(")");
+            for row in lookup.build().fetch_all(&mut *tx).await? {
+                stored.insert(
+                    row.try_get("id")?,
+                    (row.try_get("tag")?, row.try_get("text")?),
+                );
+            }
+        }
+        let (placements, fresh) = place(messages, &stored);
+        insert_rows(&mut tx, fresh.into_iter())
+            .await
+            .map_err(|e| duplicate_or(e, messages))?;
+        tx.commit().await?;
+        Ok(placements)
     }
 
     async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
@@ -274,4 +278,35 @@ impl Store for SqliteStore {
         self.readers.close().await;
         self.writer.close().await;
     }
+}
+
+/// Inserts `messages` and adds them to their counters, inside the caller's transaction.
+async fn insert_rows<'a>(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    messages: impl Iterator<Item = &'a NewMessage> + Clone,
+) -> Result<(), sqlx::Error> {
+    // In id order, each chunk lands in neighbouring B-tree pages instead of all over the table.
+    let mut sorted: Vec<&NewMessage> = messages.clone().collect();
+    sorted.sort_unstable_by_key(|message| message.id);
+    for chunk in sorted.chunks(ROWS_PER_INSERT) {
+        let mut insert =
+            QueryBuilder::<Sqlite>::new("INSERT INTO messages (id, tag, text, created_at) ");
+        insert.push_values(chunk, |mut row, message| {
+            row.push_bind(message.id.as_i64())
+                .push_bind(message.tag.as_str())
+                .push_bind(message.text.as_str())
+                .push_bind(message.timestamp.timestamp_millis());
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    for chunk in count_increments(messages).chunks(ROWS_PER_INSERT) {
+        let mut upsert =
+            QueryBuilder::<Sqlite>::new("INSERT INTO message_counts (year, tag, count) ");
+        upsert.push_values(chunk, |mut row, ((year, tag), count)| {
+            row.push_bind(*year).push_bind(*tag).push_bind(*count);
+        });
+        upsert.push(" ON CONFLICT (year, tag) DO UPDATE SET count = count + excluded.count");
+        upsert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
 }
