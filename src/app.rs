@@ -67,6 +67,10 @@ pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator
         readiness_timeout: config.readiness_timeout,
         body_limit: config.body_limit,
         stats_cache: Arc::default(),
+        catch_up: http::messages::catch_up::CatchUp {
+            commit_within: config.post_commit_deadline,
+            clock_skew: config.max_clock_skew,
+        },
     };
     middleware::wrap(
         http::router(state),

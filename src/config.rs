@@ -34,6 +34,7 @@ pub const VARIABLES: &[&str] = &[
     "NODE_ID",
     "NODE_LEASE_TTL",
     "MAX_CLOCK_SKEW",
+    "POST_COMMIT_DEADLINE",
     "MIGRATE_ON_START",
 ];
 
@@ -92,6 +93,9 @@ pub struct Config {
     pub node_lease_ttl: Duration,
     /// `MAX_CLOCK_SKEW`: how far behind the newest stored id the clock may be at start-up.
     pub max_clock_skew: Duration,
+    /// `POST_COMMIT_DEADLINE`: longest a post may take from its id to its commit; a later one is
+    /// rolled back and answered 503, so that clients catching up by id never miss it.
+    pub post_commit_deadline: Duration,
     /// `MIGRATE_ON_START`: apply migrations before serving.
     pub migrate_on_start: bool,
 }
@@ -176,6 +180,11 @@ impl Config {
                 "NODE_LEASE_TTL",
             )?,
             max_clock_skew: duration(&get, "MAX_CLOCK_SKEW", "10s")?,
+            post_commit_deadline: at_least(
+                duration(&get, "POST_COMMIT_DEADLINE", "5s")?,
+                Duration::from_millis(100),
+                "POST_COMMIT_DEADLINE",
+            )?,
             migrate_on_start: parse(&get, "MIGRATE_ON_START", "true", "expected true or false")?,
         })
     }

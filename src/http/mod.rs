@@ -32,6 +32,8 @@ pub struct AppState {
     pub body_limit: usize,
     /// The statistics as this instance last read them, at most a second old.
     pub stats_cache: Arc<stats::cache::StatsCache>,
+    /// Which ids are settled, for `after` pages and `prev` links; the posts' commit deadline.
+    pub catch_up: messages::catch_up::CatchUp,
 }
 
 #[derive(OpenApi)]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 use crate::store::{
@@ -49,6 +50,14 @@ impl Store for InstrumentedStore {
             _ => "insert_batch",
         };
         timed(name, self.0.insert_batch(messages)).await
+    }
+
+    async fn insert_post(
+        &self,
+        message: &NewMessage,
+        commit_by: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        timed("insert_message", self.0.insert_post(message, commit_by)).await
     }
 
     async fn insert_missing(&self, messages: &[NewMessage]) -> Result<Vec<Placement>, StoreError> {

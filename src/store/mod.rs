@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, Utc};
 
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
@@ -48,6 +48,10 @@ pub enum StoreError {
     /// Any other database failure.
     #[error("database error")]
     Database(#[source] sqlx::Error),
+    /// A post could not commit before its deadline and was rolled back: committing it later
+    /// would put it below ids that catching-up clients have already read past.
+    #[error("the post could not be committed within its deadline")]
+    PastCommitDeadline,
     /// Migrations could not be applied.
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -68,7 +72,7 @@ impl StoreError {
     pub fn is_outage(&self) -> bool {
         matches!(
             self,
-            Self::Unavailable(_) | Self::ReadOnly | Self::NotInCluster
+            Self::Unavailable(_) | Self::ReadOnly | Self::NotInCluster | Self::PastCommitDeadline
         )
     }
 }
@@ -160,6 +164,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores many twoots and counts them in one transaction: all land, or none do.
     async fn insert_batch(&self, messages: &[NewMessage]) -> Result<(), StoreError>;
+
+    /// Stores one post and counts it, atomically, but only if the commit starts no later than
+    /// `commit_by`; otherwise rolls back and answers [`StoreError::PastCommitDeadline`]. Clients
+    /// that catch up by id rely on it: no twoot commits long after its id was made.
+    async fn insert_post(
+        &self,
+        message: &NewMessage,
+        commit_by: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Stores, in one transaction with their counts, those of `messages` whose id is free, and
     /// says for each what became of it: how an import recognises the rows an earlier run stored.

@@ -8,6 +8,7 @@
 mod support;
 
 mod binary;
+mod catch_up;
 mod concurrency;
 mod conformance;
 mod e2e;

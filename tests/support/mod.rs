@@ -152,6 +152,15 @@ pub fn app(store: Arc<dyn Store>) -> axum::Router {
     twooter::app::build_router(&test_config(), store, test_ids())
 }
 
+/// The router over `store` with posts that must commit within `deadline` and clocks taken as
+/// equal, so that twoots settle for catching up `deadline` after they are made.
+pub fn app_settling_within(store: Arc<dyn Store>, deadline: std::time::Duration) -> axum::Router {
+    let mut config = test_config();
+    config.post_commit_deadline = deadline;
+    config.max_clock_skew = std::time::Duration::ZERO;
+    twooter::app::build_router(&config, store, test_ids())
+}
+
 /// Ids with a fixed node, as `NODE_ID` gives them: a router under test holds no lease.
 pub fn test_ids() -> Arc<twooter::domain::IdGenerator> {
     Arc::new(twooter::domain::IdGenerator::new(NodeId::new(1).unwrap()))

@@ -51,6 +51,11 @@ impl MessageId {
         ))
     }
 
+    /// The smallest id of millisecond `unix_ms` (clamped into 1970..=2109).
+    pub fn first_at(unix_ms: i64) -> Self {
+        Self(unix_ms.clamp(0, MAX_TIMESTAMP_MS) << TIME_SHIFT)
+    }
+
     /// Wraps a value read back from the database.
     pub fn from_i64(raw: i64) -> Self {
         Self(raw)

@@ -62,13 +62,18 @@ pub async fn create_message(
         tag,
         timestamp: id.timestamp(),
     }];
-    store::insert_with_fresh_ids(state.store.as_ref(), &mut message, |batch| {
-        for message in batch {
-            message.id = state.ids.next_id()?;
-            message.timestamp = message.id.timestamp();
-        }
-        Ok::<_, ApiError>(())
-    })
+    store::insert_with_fresh_ids(
+        state.store.as_ref(),
+        &mut message,
+        Some(state.catch_up.commit_within),
+        |batch| {
+            for message in batch {
+                message.id = state.ids.next_id()?;
+                message.timestamp = message.id.timestamp();
+            }
+            Ok::<_, ApiError>(())
+        },
+    )
     .await?;
     let [message] = message;
     crate::metrics::message_posted();

@@ -7,6 +7,7 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::Json;
+use chrono::Utc;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -61,7 +62,13 @@ pub async fn list_messages(
     State(state): State<AppState>,
     QueryParams(params): QueryParams<ListParams>,
 ) -> ApiResult<(HeaderMap, Json<Vec<Message>>)> {
-    let query = parse(&params)?;
+    let mut query = parse(&params)?;
+    let settled_below = state.catch_up.settled_below(Utc::now());
+    // Reading up from a cursor is catching up: only settled twoots, so that the next `prev`
+    // cursor never passes one that is still to commit.
+    if query.after.is_some() {
+        query.before = Some(query.before.map_or(settled_below, |b| b.min(settled_below)));
+    }
     let limit = query.limit;
     // One extra row tells whether another page exists without a second query.
     let mut messages = state
@@ -79,7 +86,7 @@ pub async fn list_messages(
             messages.pop();
         }
     }
-    let headers = links(&params, &query, &messages, more);
+    let headers = links(&params, &query, &messages, more, settled_below);
     Ok((headers, Json(messages)))
 }
 
@@ -145,7 +152,13 @@ impl Cursor {
 }
 
 /// The `Link` header: `next` for older twoots when there are more, `prev` for newer ones.
-fn links(params: &ListParams, query: &PageQuery, page: &[Message], more: bool) -> HeaderMap {
+fn links(
+    params: &ListParams,
+    query: &PageQuery,
+    page: &[Message],
+    more: bool,
+    settled_below: MessageId,
+) -> HeaderMap {
     let mut headers = HeaderMap::new();
     let (Some(newest), Some(oldest)) = (page.first(), page.last()) else {
         return headers;
@@ -162,8 +175,9 @@ fn links(params: &ListParams, query: &PageQuery, page: &[Message], more: bool) -
         format!("</messages?{}>; rel=\"{rel}\"", url.finish())
     };
     // Reading up from `after`, "more" means more newer twoots; older ones exist below the cursor.
+    // Newer twoots may come at any time, so a page always says where to look for them.
     let (has_older, has_newer) = match query.after {
-        Some(_) => (true, more),
+        Some(_) => (true, true),
         None => (more, true),
     };
     let mut values = Vec::new();
@@ -171,7 +185,10 @@ fn links(params: &ListParams, query: &PageQuery, page: &[Message], more: bool) -
         values.push(link("before", oldest.id, "next"));
     }
     if has_newer {
-        values.push(link("after", newest.id, "prev"));
+        // A page read without `after` may show twoots above the settled line; catching up starts
+        // below it, and gives those again once settled.
+        let below_settled = MessageId::from_i64(settled_below.as_i64().saturating_sub(1).max(0));
+        values.push(link("after", newest.id.min(below_settled), "prev"));
     }
     let value = HeaderValue::from_str(&values.join(", ")).expect("links are ASCII");
     headers.insert(header::LINK, value);

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{Executor, MySql, QueryBuilder, Row};
@@ -116,11 +117,13 @@ impl MySqlStore {
         &self,
         messages: &[NewMessage],
         skip_stored: bool,
+        commit_by: Option<DateTime<Utc>>,
     ) -> Result<Vec<Placement>, StoreError> {
         let mut attempt = 1;
         loop {
-            let error = match self.try_insert(messages, skip_stored).await {
-                Ok(placements) => return Ok(placements),
+            let error = match self.try_insert(messages, skip_stored, commit_by).await {
+                Ok(Some(placements)) => return Ok(placements),
+                Ok(None) => return Err(StoreError::PastCommitDeadline),
                 Err(error) => error,
             };
             let retry = match mysql_error_number(&error) {
@@ -140,12 +143,14 @@ impl MySqlStore {
     }
 
     /// Inserts `messages` with their counts in one transaction; with `skip_stored`, only those
-    /// whose id is free, saying what became of each.
+    /// whose id is free, saying what became of each. `None` when `commit_by` passed before the
+    /// commit, which was then rolled back.
     async fn try_insert(
         &self,
         messages: &[NewMessage],
         skip_stored: bool,
-    ) -> Result<Vec<Placement>, sqlx::Error> {
+        commit_by: Option<DateTime<Utc>>,
+    ) -> Result<Option<Vec<Placement>>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let (placements, fresh) = if skip_stored {
             let mut stored = HashMap::new();
@@ -207,8 +212,12 @@ impl MySqlStore {
             upsert.push(" ON DUPLICATE KEY UPDATE count = count + VALUES(count)");
             upsert.build().execute(&mut *tx).await?;
         }
+        if commit_by.is_some_and(|deadline| Utc::now() > deadline) {
+            tx.rollback().await?;
+            return Ok(None);
+        }
         tx.commit().await?;
-        Ok(placements)
+        Ok(Some(placements))
     }
 }
 
@@ -256,11 +265,21 @@ impl Store for MySqlStore {
         if messages.is_empty() {
             return Ok(());
         }
-        self.insert_retrying(messages, false).await.map(drop)
+        self.insert_retrying(messages, false, None).await.map(drop)
     }
 
     async fn insert_missing(&self, messages: &[NewMessage]) -> Result<Vec<Placement>, StoreError> {
-        self.insert_retrying(messages, true).await
+        self.insert_retrying(messages, true, None).await
+    }
+
+    async fn insert_post(
+        &self,
+        message: &NewMessage,
+        commit_by: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.insert_retrying(std::slice::from_ref(message), false, Some(commit_by))
+            .await
+            .map(drop)
     }
 
     async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -109,6 +109,23 @@ impl Store for SqliteStore {
         insert_rows(&mut tx, messages.iter())
             .await
             .map_err(|e| duplicate_or(e, messages))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_post(
+        &self,
+        message: &NewMessage,
+        commit_by: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        insert_rows(&mut tx, std::iter::once(message))
+            .await
+            .map_err(|e| duplicate_or(e, std::slice::from_ref(message)))?;
+        if Utc::now() > commit_by {
+            tx.rollback().await?;
+            return Err(StoreError::PastCommitDeadline);
+        }
         tx.commit().await?;
         Ok(())
     }

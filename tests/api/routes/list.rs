@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{fresh_app, get, post_message, seed_messages};
+use crate::support::{app_settling_within, fresh_app, get, post_message, seed_messages, TestDb};
 
 /// What `field` holds in each message of a list.
 fn each(list: &Value, field: &str) -> Vec<Value> {
@@ -50,7 +50,8 @@ fn links(value: Option<&str>) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn pages_follow_the_next_link_to_the_end() {
-    let (_db, app) = fresh_app().await;
+    let db = TestDb::sqlite().await;
+    let app = app_settling_within(db.store.clone(), std::time::Duration::from_millis(200));
     let mut posted = Vec::new();
     for i in 0..7 {
         posted.push(post_message(&app, &format!("twoot {i}"), "jazz").await["id"].clone());
@@ -80,7 +81,8 @@ async fn pages_follow_the_next_link_to_the_end() {
     assert_eq!(pages, 3);
     assert_eq!(seen, posted);
 
-    // `prev` from the last page leads back to the twoots just newer than it.
+    // `prev` from the last page leads back to the twoots just newer than it, once settled.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let last_page = get(&app, &uri).await;
     let prev = links(last_page.header("link"))
         .into_iter()
