@@ -13,3 +13,4 @@ mod files;
 mod k8s;
 mod observability;
 mod prometheus;
+mod workflows;
