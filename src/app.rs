@@ -61,6 +61,7 @@ pub async fn check_clock(config: &Config, store: &dyn Store) -> anyhow::Result<(
 /// The router with its state and middleware, ready to serve; every query it makes is timed.
 pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator>) -> axum::Router {
     crate::metrics::install();
+    crate::telemetry::register_log_events();
     let state = AppState {
         store: Arc::new(InstrumentedStore(store)),
         ids,

@@ -39,7 +39,14 @@ mod layering {
         (
             "app",
             &[
-                "config", "domain", "http", "lease", "metrics", "seed", "store",
+                "config",
+                "domain",
+                "http",
+                "lease",
+                "metrics",
+                "seed",
+                "store",
+                "telemetry",
             ],
         ),
         (

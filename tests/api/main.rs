@@ -13,6 +13,7 @@ mod concurrency;
 mod conformance;
 mod e2e;
 mod import;
+mod log_events;
 mod openapi;
 mod operations;
 mod recount;
