@@ -168,6 +168,8 @@ struct BatchSink<'a> {
     batch_size: usize,
     /// When the import began: a row posted later would sit above the ids of live posts.
     started: DateTime<Utc>,
+    /// The last batch found rows already stored: an earlier run got this far.
+    resuming: bool,
     report: ImportReport,
 }
 
@@ -179,6 +181,7 @@ impl<'a> BatchSink<'a> {
             queued: Vec::with_capacity(batch_size),
             batch_size,
             started,
+            resuming: false,
             report: ImportReport::default(),
         }
     }
@@ -259,6 +262,21 @@ impl<'a> BatchSink<'a> {
     /// Stores the queued rows that are not stored yet. A row whose id holds another twoot moves
     /// to its next id and goes again, alone with the others that moved.
     async fn flush(&mut self, observer: &mut dyn ImportObserver) -> Result<(), StoreError> {
+        // A first import finds nothing stored: a plain insert spares it a look-up of every id.
+        // Once a batch meets a taken id, batches look their ids up until one finds none stored.
+        if !self.resuming && !self.batch.is_empty() {
+            match self.store.insert_batch(&self.batch).await {
+                Ok(()) => {
+                    self.report.imported += self.batch.len() as u64;
+                    self.batch.clear();
+                    self.queued.clear();
+                    return Ok(());
+                }
+                Err(StoreError::DuplicateId(_)) => self.resuming = true,
+                Err(error) => return Err(error),
+            }
+        }
+        let already_stored = self.report.already_stored;
         let mut lost_races = 0;
         while !self.batch.is_empty() {
             let placements = match self.store.insert_missing(&self.batch).await {
@@ -304,6 +322,7 @@ impl<'a> BatchSink<'a> {
                 self.queued.push(queued);
             }
         }
+        self.resuming = self.report.already_stored > already_stored;
         Ok(())
     }
 }

@@ -162,7 +162,31 @@ impl Store for SqliteStore {
     }
 
     async fn page(&self, query: &PageQuery) -> Result<Vec<Message>, StoreError> {
-        Ok(rows::fetch_page(&self.readers, sql::page, query, message_from_row).await?)
+        let json = rows::fetch_page_json(&self.readers, sql::sqlite_json_page, query).await?;
+        let rows: Vec<(i64, String, String, i64)> = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?;
+        let mut messages = rows
+            .into_iter()
+            .map(|(id, tag, text, created_at)| {
+                let timestamp = Utc
+                    .timestamp_millis_opt(created_at)
+                    .single()
+                    .ok_or_else(|| {
+                        sqlx::Error::Decode(
+                            format!("created_at {created_at} is out of range").into(),
+                        )
+                    })?;
+                Ok(Message {
+                    id: MessageId::from_i64(id),
+                    tag,
+                    text,
+                    timestamp,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        // Newest first, whichever way the range was read.
+        messages.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        Ok(messages)
     }
 
     async fn stats(&self, start: i32, end: i32) -> Result<Vec<YearTagCount>, StoreError> {
