@@ -185,7 +185,7 @@ impl Store for SqliteStore {
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
         // Newest first, whichever way the range was read.
-        messages.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        messages.sort_unstable_by_key(|message| std::cmp::Reverse(message.id));
         Ok(messages)
     }
 
