@@ -24,7 +24,7 @@ use self::csv::CsvRecords;
 use self::json::{ArrayError, JsonItems};
 
 /// Rows per transaction unless told otherwise: large enough that commits (each one a disk flush)
-/// are not what an import waits on, small enough to keep an import of any size in a few MB.
+/// are not what an import waits on, small enough that a batch takes a few MB.
 pub const DEFAULT_BATCH: usize = 10_000;
 
 /// Ids tried for a row whose id holds a different twoot before the row is reported as rejected.
