@@ -31,6 +31,35 @@ pub(super) fn year_ids(year: i32) -> (i64, i64) {
     (first_id(year), first_id(year + 1))
 }
 
+/// One tag's count in each year of `start..=end`, with `statement` (the backend's tag statistics,
+/// which take the tag and the two years and answer `(year, count)` rows).
+pub(super) async fn tag_year_counts<DB>(
+    pool: &Pool<DB>,
+    statement: &'static str,
+    tag: &str,
+    start: i32,
+    end: i32,
+) -> Result<Vec<(i32, i64)>, sqlx::Error>
+where
+    DB: Database,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> i32: Encode<'q, DB> + Type<DB>,
+    for<'r> i64: Decode<'r, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+    <DB as Database>::Arguments: IntoArguments<DB>,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+{
+    let rows = sqlx::query::<DB>(statement)
+        .bind(tag)
+        .bind(start)
+        .bind(end)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get::<i64, _>(0)? as i32, row.try_get::<i64, _>(1)?)))
+        .collect()
+}
+
 /// The years to check: those with counters, and every year from the oldest message's to the
 /// newest's.
 pub(super) async fn years<DB>(

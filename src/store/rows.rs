@@ -91,37 +91,6 @@ where
     range.messages(&rows, from_row)
 }
 
-/// Reads one page as the one JSON text that `statement(tagged, ascending)` answers (one of
-/// [`super::sql::sqlite_json_page`]'s statements, which take the same parameters as the page
-/// statements).
-pub(super) async fn fetch_page_json<DB>(
-    pool: &Pool<DB>,
-    statement: fn(bool, bool) -> &'static str,
-    query: &PageQuery,
-) -> Result<String, sqlx::Error>
-where
-    DB: Database,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'r> String: Decode<'r, DB> + Type<DB>,
-    usize: ColumnIndex<DB::Row>,
-    <DB as Database>::Arguments: IntoArguments<DB>,
-    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
-{
-    let range = PageRange::of(query);
-    let mut select =
-        sqlx::query_scalar::<DB, String>(statement(query.tag.is_some(), range.ascending));
-    if let Some(tag) = &query.tag {
-        select = select.bind(tag.as_str());
-    }
-    select
-        .bind(range.after)
-        .bind(range.before)
-        .bind(i64::from(query.limit))
-        .fetch_one(pool)
-        .await
-}
-
 /// Reads one message by id with [`super::sql::GET_MESSAGE`].
 pub(super) async fn fetch_one<DB>(
     pool: &Pool<DB>,

@@ -52,32 +52,6 @@ pub fn mysql_page(tagged: bool, ascending: bool) -> &'static str {
     }
 }
 
-/// SQLite's pages as one JSON row: `[[id, tag, text, created_at], …]` in page order. Each row a
-/// query returns crosses from sqlx's SQLite worker thread to the caller on its own; one row for
-/// the page is one crossing.
-macro_rules! sqlite_json_page {
-    ($where:literal, $order:literal) => {
-        concat!(
-            "SELECT json_group_array(json_array(id, tag, text, created_at)) FROM ",
-            "(SELECT id, tag, text, created_at FROM messages WHERE ",
-            $where,
-            " ORDER BY id ",
-            $order,
-            " LIMIT ?)"
-        )
-    };
-}
-
-/// [`page`]'s statements on SQLite, each answering one JSON row.
-pub fn sqlite_json_page(tagged: bool, ascending: bool) -> &'static str {
-    match (tagged, ascending) {
-        (true, false) => sqlite_json_page!("tag = ? AND id > ? AND id < ?", "DESC"),
-        (true, true) => sqlite_json_page!("tag = ? AND id > ? AND id < ?", "ASC"),
-        (false, false) => sqlite_json_page!("id > ? AND id < ?", "DESC"),
-        (false, true) => sqlite_json_page!("id > ? AND id < ?", "ASC"),
-    }
-}
-
 /// The page statement for a query with or without a tag, read downwards or upwards.
 pub fn page(tagged: bool, ascending: bool) -> &'static str {
     match (tagged, ascending) {

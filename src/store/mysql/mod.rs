@@ -314,16 +314,10 @@ impl Store for MySqlStore {
         start: i32,
         end: i32,
     ) -> Result<Vec<(i32, i64)>, StoreError> {
-        let rows = sqlx::query(sql::MYSQL_TAG_STATS)
-            .bind(tag.as_str())
-            .bind(start)
-            .bind(end)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|row| Ok((row.try_get::<i64, _>(0)? as i32, row.try_get::<i64, _>(1)?)))
-            .collect::<Result<_, sqlx::Error>>()?)
+        Ok(
+            counts::tag_year_counts(&self.pool, sql::MYSQL_TAG_STATS, tag.as_str(), start, end)
+                .await?,
+        )
     }
 
     async fn count_years(&self) -> Result<Vec<i32>, StoreError> {

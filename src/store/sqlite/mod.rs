@@ -163,31 +163,7 @@ impl Store for SqliteStore {
     }
 
     async fn page(&self, query: &PageQuery) -> Result<Vec<Message>, StoreError> {
-        let json = rows::fetch_page_json(&self.readers, sql::sqlite_json_page, query).await?;
-        let rows: Vec<(i64, String, String, i64)> = serde_json::from_str(&json)
-            .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?;
-        let mut messages = rows
-            .into_iter()
-            .map(|(id, tag, text, created_at)| {
-                let timestamp = Utc
-                    .timestamp_millis_opt(created_at)
-                    .single()
-                    .ok_or_else(|| {
-                        sqlx::Error::Decode(
-                            format!("created_at {created_at} is out of range").into(),
-                        )
-                    })?;
-                Ok(Message {
-                    id: MessageId::from_i64(id),
-                    tag,
-                    text,
-                    timestamp,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        // Newest first, whichever way the range was read.
-        messages.sort_unstable_by_key(|message| std::cmp::Reverse(message.id));
-        Ok(messages)
+        Ok(rows::fetch_page(&self.readers, sql::page, query, message_from_row).await?)
     }
 
     async fn stats(&self, start: i32, end: i32) -> Result<Vec<YearTagCount>, StoreError> {
@@ -212,16 +188,14 @@ impl Store for SqliteStore {
         start: i32,
         end: i32,
     ) -> Result<Vec<(i32, i64)>, StoreError> {
-        let rows = sqlx::query(sql::SQLITE_TAG_STATS)
-            .bind(tag.as_str())
-            .bind(start)
-            .bind(end)
-            .fetch_all(&self.readers)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|row| Ok((row.try_get::<i64, _>(0)? as i32, row.try_get::<i64, _>(1)?)))
-            .collect::<Result<_, sqlx::Error>>()?)
+        Ok(counts::tag_year_counts(
+            &self.readers,
+            sql::SQLITE_TAG_STATS,
+            tag.as_str(),
+            start,
+            end,
+        )
+        .await?)
     }
 
     async fn count_years(&self) -> Result<Vec<i32>, StoreError> {
