@@ -66,6 +66,7 @@ pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator
         ids,
         readiness_timeout: config.readiness_timeout,
         body_limit: config.body_limit,
+        posting_needs_key: config.posting == crate::config::Posting::Keys,
         stats_cache: Arc::default(),
     };
     middleware::wrap(

@@ -35,6 +35,7 @@ pub const VARIABLES: &[&str] = &[
     "NODE_LEASE_TTL",
     "MAX_CLOCK_SKEW",
     "MIGRATE_ON_START",
+    "POSTING",
 ];
 
 /// A setting that cannot be used, with the variable that holds it.
@@ -94,6 +95,17 @@ pub struct Config {
     pub max_clock_skew: Duration,
     /// `MIGRATE_ON_START`: apply migrations before serving.
     pub migrate_on_start: bool,
+    /// `POSTING`: who may post.
+    pub posting: Posting,
+}
+
+/// Who may post twoots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Posting {
+    /// Anyone, as in the prototype.
+    Open,
+    /// Only callers with an API key (poster or admin).
+    Keys,
 }
 
 impl Config {
@@ -177,6 +189,11 @@ impl Config {
             )?,
             max_clock_skew: duration(&get, "MAX_CLOCK_SKEW", "10s")?,
             migrate_on_start: parse(&get, "MIGRATE_ON_START", "true", "expected true or false")?,
+            posting: match get("POSTING").as_deref().map(str::trim).unwrap_or("open") {
+                "open" => Posting::Open,
+                "keys" => Posting::Keys,
+                other => return Err(error("POSTING", other, "expected open or keys")),
+            },
         })
     }
 
@@ -401,6 +418,7 @@ mod tests {
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert_eq!(config.body_limit, 64 * 1024);
         assert!(config.migrate_on_start);
+        assert_eq!(config.posting, Posting::Open);
     }
 
     #[test]
@@ -449,6 +467,7 @@ mod tests {
                 "DATABASE_URL",
             ),
             ("MIGRATE_ON_START", "yes please", "MIGRATE_ON_START"),
+            ("POSTING", "closed", "POSTING"),
             (
                 "DATABASE_READ_YOUR_WRITES",
                 "sometimes",

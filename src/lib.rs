@@ -47,6 +47,7 @@ mod layering {
             &[
                 "app",
                 "config",
+                "domain",
                 "http",
                 "import",
                 "seed",

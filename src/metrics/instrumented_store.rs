@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 use crate::store::{
-    NodeLeaseRow, PageQuery, PoolStats, Store, StoreError, YearAudit, YearTagCount,
+    ApiKeyRow, NodeLeaseRow, PageQuery, PoolStats, Store, StoreError, YearAudit, YearTagCount,
 };
 
 /// Times each call of the store it wraps.
@@ -139,6 +139,22 @@ impl Store for InstrumentedStore {
     ) -> Result<(), StoreError> {
         let release = self.0.release_node_lease(node, holder, fence_ms);
         timed("release_node_lease", release).await
+    }
+
+    async fn create_api_key(&self, key: &ApiKeyRow) -> Result<(), StoreError> {
+        timed("create_api_key", self.0.create_api_key(key)).await
+    }
+
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        timed("get_api_key", self.0.api_key(id)).await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
+        timed("list_api_keys", self.0.api_keys()).await
+    }
+
+    async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+        timed("revoke_api_key", self.0.revoke_api_key(id, at_ms)).await
     }
 
     fn pool_stats(&self) -> PoolStats {

@@ -10,6 +10,7 @@
 mod counts;
 mod faults;
 mod fresh_ids;
+mod keys;
 mod leases;
 mod mysql;
 mod rows;
@@ -23,7 +24,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::Datelike;
 
-use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
+use crate::domain::{Message, MessageId, NewMessage, NodeId, Role, SecretHash, Tag};
 
 pub use fresh_ids::{insert_with_fresh_ids, ID_ATTEMPTS};
 pub use mysql::MySqlStore;
@@ -111,6 +112,22 @@ pub struct NodeLeaseRow {
     pub expires_at: i64,
     /// The latest millisecond the last holder may have put into an id.
     pub fence_ms: i64,
+}
+
+/// One row of `api_keys`: a key as stored, its secret only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRow {
+    /// The public part of the key.
+    pub id: String,
+    /// Whom or what the key is for.
+    pub name: String,
+    pub role: Role,
+    /// The SHA-256 of the key's secret.
+    pub secret: SecretHash,
+    /// When it was made, in ms since the Unix epoch.
+    pub created_at: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
 }
 
 /// Connection pool settings shared by every backend.
@@ -232,6 +249,18 @@ pub trait Store: Send + Sync + 'static {
         holder: &str,
         fence_ms: i64,
     ) -> Result<(), StoreError>;
+
+    /// Stores a new API key.
+    async fn create_api_key(&self, key: &ApiKeyRow) -> Result<(), StoreError>;
+
+    /// One API key by its public id, revoked or not.
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>, StoreError>;
+
+    /// Every API key, oldest first.
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError>;
+
+    /// Revokes the key `id` as of `at_ms`; false when there is no such key or it was revoked.
+    async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError>;
 
     /// Connection pool usage.
     fn pool_stats(&self) -> PoolStats;

@@ -96,7 +96,7 @@ async fn drift_is_found_and_repaired_while_posts_go_on(backend: Backend) {
             let id = ids.next_id().unwrap();
             let message = NewMessage {
                 id,
-                text: MessageText::parse(&format!("during the repair {n}")).unwrap(),
+                text: MessageText::parse(format!("during the repair {n}")).unwrap(),
                 tag: Tag::parse(["coffee", "tea", "ghost"][n % 3]).unwrap(),
                 timestamp: id.timestamp(),
             };

@@ -13,8 +13,8 @@ use sqlx::mysql::{MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{Executor, MySql, QueryBuilder, Row};
 
 use super::{
-    count_increments, counts, duplicate_or, leases, rows, sql, ConnectError, NodeLeaseRow,
-    PageQuery, PoolConfig, PoolStats, Store, StoreError, YearAudit, YearTagCount,
+    count_increments, counts, duplicate_or, keys, leases, rows, sql, ApiKeyRow, ConnectError,
+    NodeLeaseRow, PageQuery, PoolConfig, PoolStats, Store, StoreError, YearAudit, YearTagCount,
 };
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
@@ -353,6 +353,22 @@ impl Store for MySqlStore {
         fence_ms: i64,
     ) -> Result<(), StoreError> {
         Ok(leases::release(&self.pool, &sql::MYSQL_LEASES, node, holder, fence_ms).await?)
+    }
+
+    async fn create_api_key(&self, key: &ApiKeyRow) -> Result<(), StoreError> {
+        Ok(keys::create(&self.pool, key).await?)
+    }
+
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        Ok(keys::by_id(&self.pool, id).await?)
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
+        Ok(keys::all(&self.pool).await?)
+    }
+
+    async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+        Ok(keys::revoke(&self.pool, id, at_ms).await?.rows_affected() == 1)
     }
 
     fn pool_stats(&self) -> PoolStats {

@@ -13,8 +13,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{
-    count_increments, counts, duplicate_or, leases, rows, sql, NodeLeaseRow, PageQuery, PoolConfig,
-    PoolStats, Store, StoreError, YearAudit, YearTagCount,
+    count_increments, counts, duplicate_or, keys, leases, rows, sql, ApiKeyRow, NodeLeaseRow,
+    PageQuery, PoolConfig, PoolStats, Store, StoreError, YearAudit, YearTagCount,
 };
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
@@ -261,6 +261,22 @@ impl Store for SqliteStore {
         fence_ms: i64,
     ) -> Result<(), StoreError> {
         Ok(leases::release(&self.writer, &sql::SQLITE_LEASES, node, holder, fence_ms).await?)
+    }
+
+    async fn create_api_key(&self, key: &ApiKeyRow) -> Result<(), StoreError> {
+        Ok(keys::create(&self.writer, key).await?)
+    }
+
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        Ok(keys::by_id(&self.readers, id).await?)
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
+        Ok(keys::all(&self.readers).await?)
+    }
+
+    async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+        Ok(keys::revoke(&self.writer, id, at_ms).await?.rows_affected() == 1)
     }
 
     fn pool_stats(&self) -> PoolStats {
