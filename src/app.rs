@@ -67,6 +67,7 @@ pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator
         readiness_timeout: config.readiness_timeout,
         body_limit: config.body_limit,
         posting_needs_key: config.posting == crate::config::Posting::Keys,
+        in_flight: Arc::default(),
         stats_cache: Arc::default(),
     };
     middleware::wrap(
@@ -105,6 +106,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let router = build_router(&config, store.clone(), ids.ids());
+    let purge = tokio::spawn(purge_expired_idempotency_keys(store.clone()));
     tracing::info!(
         address = %listener.local_addr()?,
         backend = store.backend(),
@@ -137,12 +139,37 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         result = server => result.context("the server failed")?,
         () = deadline => tracing::warn!("grace period over: dropping the requests still running"),
     }
+    purge.abort();
     ids.release().await;
     store.close().await;
     let signalled = *stop_rx.borrow();
     let shutdown_ms = signalled.map_or(0.0, |at| at.elapsed().as_secs_f64() * 1000.0);
     tracing::info!(shutdown_ms, "stopped");
     Ok(())
+}
+
+/// Idempotency records deleted per statement: short transactions that never hold many locks.
+const PURGE_BATCH: u32 = 1000;
+
+/// Deletes the Idempotency-Key records older than their lifetime every few minutes, so the table
+/// holds about a day of keyed posts. Every instance does it; deleting what another deleted is free.
+async fn purge_expired_idempotency_keys(store: Arc<dyn Store>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+    let lifetime_ms = http::messages::idempotency::KEY_LIFETIME.as_millis() as i64;
+    loop {
+        every.tick().await;
+        let before = chrono::Utc::now().timestamp_millis() - lifetime_ms;
+        loop {
+            match store.purge_idempotency(before, PURGE_BATCH).await {
+                Ok(deleted) if deleted == u64::from(PURGE_BATCH) => continue,
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot purge expired idempotency keys");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// Resolves on the first SIGTERM or SIGINT.

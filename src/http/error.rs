@@ -31,6 +31,7 @@ pub type ApiResult<T, E = ApiError> = Result<T, E>;
 pub enum Location {
     Body,
     Query,
+    Header,
 }
 
 /// One invalid field or parameter.
@@ -51,6 +52,15 @@ impl FieldError {
         Self {
             field: field.to_owned(),
             location: Location::Body,
+            detail: detail.into(),
+        }
+    }
+
+    /// A problem with the request header `field`.
+    pub fn header(field: &str, detail: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            location: Location::Header,
             detail: detail.into(),
         }
     }
@@ -128,6 +138,12 @@ pub enum ApiError {
     /// No such resource (404).
     #[error("not found")]
     NotFound,
+    /// A request with this Idempotency-Key is still being answered (409).
+    #[error("idempotency key in flight")]
+    IdempotencyInFlight,
+    /// This Idempotency-Key was used for another request body (422).
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
     /// The route exists but not with this method (405).
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -166,6 +182,8 @@ impl ApiError {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::IdempotencyInFlight => StatusCode::CONFLICT,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Timeout | Self::Unavailable(_) | Self::NoNodeLease(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -215,6 +233,12 @@ impl ApiError {
                 plain(&format!("This needs a key with the {needed} role"))
             }
             Self::NotFound => plain("There is nothing at this address"),
+            Self::IdempotencyInFlight => plain(
+                "A request with this Idempotency-Key is still being answered; retry in a moment",
+            ),
+            Self::IdempotencyKeyReused => plain(
+                "This Idempotency-Key was used for a different request; use a new key for a new twoot",
+            ),
             Self::MethodNotAllowed => plain("This address does not accept this method"),
             Self::Timeout => plain("The request took too long; try again"),
             Self::Unavailable(_) => plain("The database cannot serve this request now; try again"),

@@ -33,6 +33,8 @@ pub struct AppState {
     pub body_limit: usize,
     /// `POSTING=keys`: posting needs a key with the poster or admin role.
     pub posting_needs_key: bool,
+    /// Idempotency-Keys whose first request this instance is answering now.
+    pub in_flight: Arc<messages::idempotency::InFlight>,
     /// The statistics as this instance last read them, at most a second old.
     pub stats_cache: Arc<stats::cache::StatsCache>,
 }

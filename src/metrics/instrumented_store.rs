@@ -11,7 +11,8 @@ use async_trait::async_trait;
 
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 use crate::store::{
-    ApiKeyRow, NodeLeaseRow, PageQuery, PoolStats, Store, StoreError, YearAudit, YearTagCount,
+    ApiKeyRow, IdempotentInsert, IdempotentResponse, NodeLeaseRow, PageQuery, PoolStats, Store,
+    StoreError, YearAudit, YearTagCount,
 };
 
 /// Times each call of the store it wraps.
@@ -139,6 +140,24 @@ impl Store for InstrumentedStore {
     ) -> Result<(), StoreError> {
         let release = self.0.release_node_lease(node, holder, fence_ms);
         timed("release_node_lease", release).await
+    }
+
+    async fn insert_idempotent(
+        &self,
+        message: &NewMessage,
+        response: &IdempotentResponse,
+        live_after_ms: i64,
+    ) -> Result<IdempotentInsert, StoreError> {
+        let call = self.0.insert_idempotent(message, response, live_after_ms);
+        timed("insert_message_idempotent", call).await
+    }
+
+    async fn purge_idempotency(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
+        timed(
+            "purge_idempotency",
+            self.0.purge_idempotency(before_ms, limit),
+        )
+        .await
     }
 
     async fn create_api_key(&self, key: &ApiKeyRow) -> Result<(), StoreError> {

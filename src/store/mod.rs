@@ -10,6 +10,7 @@
 mod counts;
 mod faults;
 mod fresh_ids;
+mod idempotency;
 mod keys;
 mod leases;
 mod mysql;
@@ -128,6 +129,34 @@ pub struct ApiKeyRow {
     pub created_at: i64,
     /// When it was revoked, if it was.
     pub revoked_at: Option<i64>,
+}
+
+/// The answer first given to a POST that carried an Idempotency-Key, kept with its twoot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentResponse {
+    /// Whose key it is: the API key's id, or `""` for a client without one.
+    pub client: String,
+    /// The Idempotency-Key header's value.
+    pub key: String,
+    /// The SHA-256 of the request body, to tell a retry from another request reusing the key.
+    pub request_sha256: [u8; 32],
+    pub status: u16,
+    /// The response body, as sent.
+    pub body: String,
+    /// When the first request was answered, in ms since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// What became of a post made under an Idempotency-Key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotentInsert {
+    /// The twoot and its answer were stored together.
+    Stored,
+    /// The key was used before (and has not expired): here is the answer then given, and no
+    /// twoot was stored now.
+    Existing(IdempotentResponse),
+    /// Another request with the key was being stored at the same moment and did not commit.
+    Conflict,
 }
 
 /// Connection pool settings shared by every backend.
@@ -249,6 +278,19 @@ pub trait Store: Send + Sync + 'static {
         holder: &str,
         fence_ms: i64,
     ) -> Result<(), StoreError>;
+
+    /// Stores `message` with `response`, in one transaction, unless `response.client` used
+    /// `response.key` after `live_after_ms`: then nothing is stored and the answer then given is
+    /// returned. An older use of the key is replaced.
+    async fn insert_idempotent(
+        &self,
+        message: &NewMessage,
+        response: &IdempotentResponse,
+        live_after_ms: i64,
+    ) -> Result<IdempotentInsert, StoreError>;
+
+    /// Deletes up to `limit` idempotency records made before `before_ms`; how many it deleted.
+    async fn purge_idempotency(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError>;
 
     /// Stores a new API key.
     async fn create_api_key(&self, key: &ApiKeyRow) -> Result<(), StoreError>;

@@ -16,6 +16,7 @@ use super::{
     count_increments, counts, duplicate_or, keys, leases, rows, sql, ApiKeyRow, ConnectError,
     NodeLeaseRow, PageQuery, PoolConfig, PoolStats, Store, StoreError, YearAudit, YearTagCount,
 };
+use super::{idempotency, IdempotentInsert, IdempotentResponse};
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
@@ -110,46 +111,80 @@ impl MySqlStore {
     }
 
     async fn try_insert_batch(&self, messages: &[NewMessage]) -> Result<(), sqlx::Error> {
-        // In primary-key order, each chunk lands in neighbouring pages of the clustered index.
-        let mut sorted: Vec<&NewMessage> = messages.iter().collect();
-        sorted.sort_unstable_by_key(|message| message.id);
         let mut tx = self.pool.begin().await?;
-        for chunk in sorted.chunks(ROWS_PER_INSERT) {
-            let mut insert =
-                QueryBuilder::<MySql>::new("INSERT INTO messages (id, tag, text, created_at) ");
-            insert.push_values(chunk, |mut row, message| {
-                row.push_bind(message.id.as_i64())
-                    .push_bind(message.tag.as_str())
-                    .push_bind(message.text.as_str())
-                    .push_bind(message.timestamp.naive_utc());
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        // Slots spread concurrent posts; a bulk load is one writer, and keeping its counts in slot
-        // 0 keeps statistics at one row per (year, tag) for everything but recent posts.
-        let slot = match messages {
-            [post] => {
-                let group = post.id.node().get() % COUNT_SLOT_GROUPS;
-                group * COUNT_SLOTS_PER_GROUP
-                    + rand::thread_rng().gen_range(0..COUNT_SLOTS_PER_GROUP)
-            }
-            _ => 0,
-        };
-        for chunk in count_increments(messages).chunks(ROWS_PER_INSERT) {
-            let mut upsert =
-                QueryBuilder::<MySql>::new("INSERT INTO message_counts (year, tag, slot, count) ");
-            upsert.push_values(chunk, |mut row, ((year, tag), count)| {
-                row.push_bind(*year)
-                    .push_bind(*tag)
-                    .push_bind(slot)
-                    .push_bind(*count);
-            });
-            // VALUES() is deprecated in MySQL 8 but is the one spelling MariaDB and Vitess share.
-            upsert.push(" ON DUPLICATE KEY UPDATE count = count + VALUES(count)");
-            upsert.build().execute(&mut *tx).await?;
-        }
+        insert_rows(&mut tx, messages).await?;
         tx.commit().await
     }
+
+    /// One attempt at an idempotent post; `Ok(None)` when another request's record of the key
+    /// took the row first.
+    async fn try_insert_idempotent(
+        &self,
+        message: &NewMessage,
+        response: &IdempotentResponse,
+        live_after_ms: i64,
+    ) -> Result<Option<IdempotentInsert>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(found) = idempotency::find(&mut *tx, &response.client, &response.key).await? {
+            if found.created_at > live_after_ms {
+                return Ok(Some(IdempotentInsert::Existing(found)));
+            }
+            idempotency::delete(&mut *tx, &response.client, &response.key).await?;
+        }
+        // The key's row first: a concurrent request with the same key waits here on its lock,
+        // not after it has also written a twoot.
+        match idempotency::insert(&mut *tx, response, message.tag.as_str()).await {
+            Err(error) if idempotency::is_taken(&error) => return Ok(None),
+            result => result?,
+        }
+        insert_rows(&mut tx, std::slice::from_ref(message)).await?;
+        tx.commit().await?;
+        Ok(Some(IdempotentInsert::Stored))
+    }
+}
+
+/// Stores `messages` and counts them, inside `tx`.
+async fn insert_rows(
+    tx: &mut sqlx::Transaction<'_, MySql>,
+    messages: &[NewMessage],
+) -> Result<(), sqlx::Error> {
+    // In primary-key order, each chunk lands in neighbouring pages of the clustered index.
+    let mut sorted: Vec<&NewMessage> = messages.iter().collect();
+    sorted.sort_unstable_by_key(|message| message.id);
+    for chunk in sorted.chunks(ROWS_PER_INSERT) {
+        let mut insert =
+            QueryBuilder::<MySql>::new("INSERT INTO messages (id, tag, text, created_at) ");
+        insert.push_values(chunk, |mut row, message| {
+            row.push_bind(message.id.as_i64())
+                .push_bind(message.tag.as_str())
+                .push_bind(message.text.as_str())
+                .push_bind(message.timestamp.naive_utc());
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    // Slots spread concurrent posts; a bulk load is one writer, and keeping its counts in slot
+    // 0 keeps statistics at one row per (year, tag) for everything but recent posts.
+    let slot = match messages {
+        [post] => {
+            let group = post.id.node().get() % COUNT_SLOT_GROUPS;
+            group * COUNT_SLOTS_PER_GROUP + rand::thread_rng().gen_range(0..COUNT_SLOTS_PER_GROUP)
+        }
+        _ => 0,
+    };
+    for chunk in count_increments(messages).chunks(ROWS_PER_INSERT) {
+        let mut upsert =
+            QueryBuilder::<MySql>::new("INSERT INTO message_counts (year, tag, slot, count) ");
+        upsert.push_values(chunk, |mut row, ((year, tag), count)| {
+            row.push_bind(*year)
+                .push_bind(*tag)
+                .push_bind(slot)
+                .push_bind(*count);
+        });
+        // VALUES() is deprecated in MySQL 8 but is the one spelling MariaDB and Vitess share.
+        upsert.push(" ON DUPLICATE KEY UPDATE count = count + VALUES(count)");
+        upsert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// InnoDB rolled the transaction back to break a deadlock, or Galera's certification failed it.
@@ -216,6 +251,45 @@ impl Store for MySqlStore {
             tokio::time::sleep(Duration::from_micros(pause)).await;
             attempt += 1;
         }
+    }
+
+    async fn insert_idempotent(
+        &self,
+        message: &NewMessage,
+        response: &IdempotentResponse,
+        live_after_ms: i64,
+    ) -> Result<IdempotentInsert, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let error = match self
+                .try_insert_idempotent(message, response, live_after_ms)
+                .await
+            {
+                Ok(Some(done)) => return Ok(done),
+                // The other request committed (its record is there to replay) or rolled back.
+                Ok(None) => {
+                    let found =
+                        idempotency::find(&self.pool, &response.client, &response.key).await?;
+                    return Ok(found.map_or(IdempotentInsert::Conflict, IdempotentInsert::Existing));
+                }
+                Err(error) => error,
+            };
+            if !is_lock_conflict(&error) || attempt >= CONFLICT_ATTEMPTS {
+                return Err(duplicate_or(error, std::slice::from_ref(message)));
+            }
+            let pause = rand::thread_rng().gen_range(0..=(1u64 << attempt.min(5)) * 1000);
+            tokio::time::sleep(Duration::from_micros(pause)).await;
+            attempt += 1;
+        }
+    }
+
+    async fn purge_idempotency(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
+        let done = sqlx::query(idempotency::MYSQL_PURGE)
+            .bind(before_ms)
+            .bind(limit)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {

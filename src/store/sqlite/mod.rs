@@ -13,9 +13,10 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{
-    count_increments, counts, duplicate_or, keys, leases, rows, sql, ApiKeyRow, NodeLeaseRow,
-    PageQuery, PoolConfig, PoolStats, Store, StoreError, YearAudit, YearTagCount,
+    count_increments, counts, duplicate_or, idempotency, keys, leases, rows, sql, ApiKeyRow,
+    NodeLeaseRow, PageQuery, PoolConfig, PoolStats, Store, StoreError, YearAudit, YearTagCount,
 };
+use super::{IdempotentInsert, IdempotentResponse};
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -85,6 +86,41 @@ fn message_from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
     rows::message_from_row(row, |ms: i64| Utc.timestamp_millis_opt(ms).single())
 }
 
+/// Stores `messages` and counts them, inside `tx`.
+async fn insert_rows(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    messages: &[NewMessage],
+) -> Result<(), StoreError> {
+    // In id order, each chunk lands in neighbouring B-tree pages instead of all over the table.
+    let mut sorted: Vec<&NewMessage> = messages.iter().collect();
+    sorted.sort_unstable_by_key(|message| message.id);
+    for chunk in sorted.chunks(ROWS_PER_INSERT) {
+        let mut insert =
+            QueryBuilder::<Sqlite>::new("INSERT INTO messages (id, tag, text, created_at) ");
+        insert.push_values(chunk, |mut row, message| {
+            row.push_bind(message.id.as_i64())
+                .push_bind(message.tag.as_str())
+                .push_bind(message.text.as_str())
+                .push_bind(message.timestamp.timestamp_millis());
+        });
+        insert
+            .build()
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| duplicate_or(e, messages))?;
+    }
+    for chunk in count_increments(messages).chunks(ROWS_PER_INSERT) {
+        let mut upsert =
+            QueryBuilder::<Sqlite>::new("INSERT INTO message_counts (year, tag, count) ");
+        upsert.push_values(chunk, |mut row, ((year, tag), count)| {
+            row.push_bind(*year).push_bind(*tag).push_bind(*count);
+        });
+        upsert.push(" ON CONFLICT (year, tag) DO UPDATE SET count = count + excluded.count");
+        upsert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -104,36 +140,40 @@ impl Store for SqliteStore {
         if messages.is_empty() {
             return Ok(());
         }
-        // In id order, each chunk lands in neighbouring B-tree pages instead of all over the table.
-        let mut sorted: Vec<&NewMessage> = messages.iter().collect();
-        sorted.sort_unstable_by_key(|message| message.id);
         let mut tx = self.writer.begin().await?;
-        for chunk in sorted.chunks(ROWS_PER_INSERT) {
-            let mut insert =
-                QueryBuilder::<Sqlite>::new("INSERT INTO messages (id, tag, text, created_at) ");
-            insert.push_values(chunk, |mut row, message| {
-                row.push_bind(message.id.as_i64())
-                    .push_bind(message.tag.as_str())
-                    .push_bind(message.text.as_str())
-                    .push_bind(message.timestamp.timestamp_millis());
-            });
-            insert
-                .build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| duplicate_or(e, messages))?;
-        }
-        for chunk in count_increments(messages).chunks(ROWS_PER_INSERT) {
-            let mut upsert =
-                QueryBuilder::<Sqlite>::new("INSERT INTO message_counts (year, tag, count) ");
-            upsert.push_values(chunk, |mut row, ((year, tag), count)| {
-                row.push_bind(*year).push_bind(*tag).push_bind(*count);
-            });
-            upsert.push(" ON CONFLICT (year, tag) DO UPDATE SET count = count + excluded.count");
-            upsert.build().execute(&mut *tx).await?;
-        }
+        insert_rows(&mut tx, messages).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn insert_idempotent(
+        &self,
+        message: &NewMessage,
+        response: &IdempotentResponse,
+        live_after_ms: i64,
+    ) -> Result<IdempotentInsert, StoreError> {
+        // One writer: a concurrent request with the same key waits for this one to commit, then
+        // finds its record.
+        let mut tx = self.writer.begin().await?;
+        if let Some(found) = idempotency::find(&mut *tx, &response.client, &response.key).await? {
+            if found.created_at > live_after_ms {
+                return Ok(IdempotentInsert::Existing(found));
+            }
+            idempotency::delete(&mut *tx, &response.client, &response.key).await?;
+        }
+        insert_rows(&mut tx, std::slice::from_ref(message)).await?;
+        idempotency::insert(&mut *tx, response, message.tag.as_str()).await?;
+        tx.commit().await?;
+        Ok(IdempotentInsert::Stored)
+    }
+
+    async fn purge_idempotency(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
+        let done = sqlx::query(idempotency::SQLITE_PURGE)
+            .bind(before_ms)
+            .bind(i64::from(limit))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
