@@ -369,14 +369,27 @@ fn check_origins(origins: &str) -> Result<Vec<String>, ConfigError> {
     Ok(origins)
 }
 
-/// The URL with its password replaced, so that an error line never shows a secret.
+/// The URL with its password replaced, so that an error line never shows a secret; a URL too
+/// broken to parse loses everything between the user name and the last `@`.
 fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("***"));
             parsed.to_string()
         }
-        _ => url.to_owned(),
+        Ok(_) => url.to_owned(),
+        Err(_) => {
+            let Some((scheme, rest)) = url.split_once("://") else {
+                return url.to_owned();
+            };
+            match rest.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split(':').next().unwrap_or_default();
+                    format!("{scheme}://{user}:***@{host}")
+                }
+                None => url.to_owned(),
+            }
+        }
     }
 }
 
@@ -486,6 +499,21 @@ mod tests {
     fn never_prints_a_password() {
         let err = config(&[("REDIS_URL", "http://user:hunter2@cache:6379")]).unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
+        for (variable, url) in [
+            ("DATABASE_URL", "mysql://u:hunter2@db:notaport/x"),
+            ("DATABASE_URL", "mysql://u:hun@ter2@[::1/x"),
+            ("DB_URL", "postgres://u:hunter2@db/x"),
+            ("REDIS_URL", "redis://u:hunter2@cache:port"),
+            ("DATABASE_URL", "mysql://u:hunter2@db/x?ssl-mode=sometimes"),
+        ] {
+            let err = config(&[(variable, url)]).unwrap_err();
+            let shown = err.to_string();
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("ter2"),
+                "{shown}"
+            );
+            assert!(shown.contains(variable), "{shown}");
+        }
     }
 
     #[test]

@@ -124,7 +124,7 @@ async fn access_log(request: Request, next: Next) -> Response {
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     let route = route_label(&route);
-    crate::metrics::http_request(method.as_str(), route, status, elapsed);
+    crate::metrics::http_request(method_label(&method), route, status, elapsed);
     span.in_scope(|| {
         tracing::info!(
             target: "twooter::access",
@@ -137,6 +137,26 @@ async fn access_log(request: Request, next: Next) -> Response {
         )
     });
     response
+}
+
+/// The method as a metric label: the standard ones by name, any other as `other`, so that clients
+/// inventing methods cannot add series without bound.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PATCH,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("other", Method::as_str)
 }
 
 /// Swagger UI serves many asset paths under one wildcard route; they share one label.
