@@ -36,6 +36,8 @@ pub const VARIABLES: &[&str] = &[
     "MAX_CLOCK_SKEW",
     "MIGRATE_ON_START",
     "POSTING",
+    "HEADER_TIMEOUT",
+    "MAX_CONNECTIONS",
 ];
 
 /// A setting that cannot be used, with the variable that holds it.
@@ -97,6 +99,10 @@ pub struct Config {
     pub migrate_on_start: bool,
     /// `POSTING`: who may post.
     pub posting: Posting,
+    /// `HEADER_TIMEOUT`: longest a client may take to send a request's headers.
+    pub header_timeout: Duration,
+    /// `MAX_CONNECTIONS`: most connections open at once; more wait to be accepted.
+    pub max_connections: u32,
 }
 
 /// Who may post twoots.
@@ -194,6 +200,8 @@ impl Config {
                 "keys" => Posting::Keys,
                 other => return Err(error("POSTING", other, "expected open or keys")),
             },
+            header_timeout: duration(&get, "HEADER_TIMEOUT", "10s")?,
+            max_connections: positive(&get, "MAX_CONNECTIONS", "10000")?,
         })
     }
 
@@ -481,6 +489,8 @@ mod tests {
             ),
             ("MIGRATE_ON_START", "yes please", "MIGRATE_ON_START"),
             ("POSTING", "closed", "POSTING"),
+            ("HEADER_TIMEOUT", "0s", "HEADER_TIMEOUT"),
+            ("MAX_CONNECTIONS", "0", "MAX_CONNECTIONS"),
             (
                 "DATABASE_READ_YOUR_WRITES",
                 "sometimes",

@@ -11,6 +11,7 @@ mod binary;
 mod concurrency;
 mod conformance;
 mod e2e;
+mod hostile;
 mod idempotency;
 mod import;
 mod openapi;
