@@ -67,6 +67,8 @@ pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator
         ids,
         readiness_timeout: config.readiness_timeout,
         body_limit: config.body_limit,
+        posting_needs_key: config.posting == crate::config::Posting::Keys,
+        in_flight: Arc::default(),
         stats_cache: Arc::default(),
         catch_up: http::messages::catch_up::CatchUp {
             commit_within: config.post_commit_deadline,
@@ -109,6 +111,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let router = build_router(&config, store.clone(), ids.ids());
+    let purge = tokio::spawn(purge_expired_idempotency_keys(store.clone()));
     tracing::info!(
         address = %listener.local_addr()?,
         backend = store.backend(),
@@ -119,11 +122,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(None::<Instant>);
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let server = accept_loop(listener, router, &config, async move {
         shutdown_signal().await;
         let _ = stop_tx.send(Some(Instant::now()));
     });
@@ -138,15 +137,101 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        result = server => result.context("the server failed")?,
+        () = server => {},
         () = deadline => tracing::warn!("grace period over: dropping the requests still running"),
     }
+    purge.abort();
     ids.release().await;
     store.close().await;
     let signalled = *stop_rx.borrow();
     let shutdown_ms = signalled.map_or(0.0, |at| at.elapsed().as_secs_f64() * 1000.0);
     tracing::info!(shutdown_ms, "stopped");
     Ok(())
+}
+
+/// Idempotency records deleted per statement: short transactions that never hold many locks.
+const PURGE_BATCH: u32 = 1000;
+
+/// Deletes the Idempotency-Key records older than their lifetime every few minutes, so the table
+/// holds about a day of keyed posts. Every instance does it; deleting what another deleted is free.
+async fn purge_expired_idempotency_keys(store: Arc<dyn Store>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+    let lifetime_ms = http::messages::idempotency::KEY_LIFETIME.as_millis() as i64;
+    loop {
+        every.tick().await;
+        let before = chrono::Utc::now().timestamp_millis() - lifetime_ms;
+        loop {
+            match store.purge_idempotency(before, PURGE_BATCH).await {
+                Ok(deleted) if deleted == u64::from(PURGE_BATCH) => continue,
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot purge expired idempotency keys");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Accepts connections until `stop` resolves, then waits for the open ones to finish their
+/// requests. Each connection gets `HEADER_TIMEOUT` to send a request's headers, and at most
+/// `MAX_CONNECTIONS` are open at once: past that, new ones wait in the listen backlog.
+async fn accept_loop(
+    listener: TcpListener,
+    router: axum::Router,
+    config: &Config,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let slots = Arc::new(tokio::sync::Semaphore::new(config.max_connections as usize));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(stop);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut stop => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, mostly: wait rather than spin.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let service = router.clone().map_request(
+            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        );
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that goes away or times out ends its connection; nothing to report.
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 /// Resolves on the first SIGTERM or SIGINT.

@@ -62,6 +62,39 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Manage API keys: `/management/*` needs an admin key; posting needs a key with POSTING=keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Make a key and print it, once: only its hash is stored.
+    Create {
+        /// Whom or what the key is for (1 to 200 characters).
+        #[arg(long, value_parser = parse_key_name)]
+        name: String,
+        /// What it may do: admin (everything) or poster (post twoots).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["admin", "poster"]))]
+        role: String,
+    },
+    /// List the keys: id, role, name, when made, when revoked. Never the secrets.
+    List,
+    /// Revoke a key by its id (the part after `twt_`, as `keys list` shows it).
+    Revoke {
+        /// The key's id.
+        id: String,
+    },
+}
+
+fn parse_key_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err("expected 1 to 200 printable characters".to_owned());
+    }
+    Ok(name.to_owned())
 }
 
 /// Reads `--years`: at least one, and no further back than 1970, the first millisecond an id
@@ -142,6 +175,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Recount { repair } => recount(config, repair).await,
+        Command::Keys { command } => keys(config, command).await,
         Command::Openapi => {
             println!("{}", crate::http::openapi().to_pretty_json()?);
             Ok(ExitCode::SUCCESS)
@@ -234,6 +268,77 @@ async fn recount(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(EXIT_ROWS_REJECTED)
     })
+}
+
+async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<ExitCode> {
+    let store = crate::app::open_store(&config).await?;
+    store.migrate().await.context("migration failed")?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let result = match command {
+        KeysCommand::Create { name, role } => {
+            let role: crate::domain::Role = role.parse().map_err(anyhow::Error::msg)?;
+            let key = crate::domain::PresentedKey::generate();
+            store
+                .create_api_key(&crate::store::ApiKeyRow {
+                    id: key.id.clone(),
+                    name: name.clone(),
+                    role,
+                    secret: key.hash(),
+                    created_at: now,
+                    revoked_at: None,
+                })
+                .await
+                .context("cannot store the key")?;
+            // The key on stdout alone, so that a script can capture it; the rest on stderr.
+            println!("{}", key.reveal());
+            eprintln!(
+                "created {role} key {} for {name:?}: it is shown this once, store it now",
+                key.id
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::List => {
+            let keys = store.api_keys().await.context("cannot read the keys")?;
+            println!(
+                "{:<16}  {:<6}  {:<20}  {:<20}  name",
+                "id", "role", "created", "revoked"
+            );
+            for key in &keys {
+                let time = |ms: i64| {
+                    chrono::DateTime::from_timestamp_millis(ms)
+                        .map(|at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                        .unwrap_or_default()
+                };
+                println!(
+                    "{:<16}  {:<6}  {:<20}  {:<20}  {}",
+                    key.id,
+                    key.role,
+                    time(key.created_at),
+                    key.revoked_at.map(time).unwrap_or_else(|| "-".to_owned()),
+                    key.name
+                );
+            }
+            eprintln!("{} keys", keys.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::Revoke { id } => {
+            let id = id.trim().trim_start_matches("twt_");
+            let id = id.split('_').next().unwrap_or_default();
+            if store
+                .revoke_api_key(id, now)
+                .await
+                .context("cannot revoke the key")?
+            {
+                eprintln!("revoked key {id}");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("error: no key {id:?} that is not already revoked");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    };
+    store.close().await;
+    result
 }
 
 /// A progress bar on a terminal; nothing at all when stderr is not one.

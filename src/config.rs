@@ -36,6 +36,9 @@ pub const VARIABLES: &[&str] = &[
     "MAX_CLOCK_SKEW",
     "POST_COMMIT_DEADLINE",
     "MIGRATE_ON_START",
+    "POSTING",
+    "HEADER_TIMEOUT",
+    "MAX_CONNECTIONS",
 ];
 
 /// A setting that cannot be used, with the variable that holds it.
@@ -98,6 +101,21 @@ pub struct Config {
     pub post_commit_deadline: Duration,
     /// `MIGRATE_ON_START`: apply migrations before serving.
     pub migrate_on_start: bool,
+    /// `POSTING`: who may post.
+    pub posting: Posting,
+    /// `HEADER_TIMEOUT`: longest a client may take to send a request's headers.
+    pub header_timeout: Duration,
+    /// `MAX_CONNECTIONS`: most connections open at once; more wait to be accepted.
+    pub max_connections: u32,
+}
+
+/// Who may post twoots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Posting {
+    /// Anyone, as in the prototype.
+    Open,
+    /// Only callers with an API key (poster or admin).
+    Keys,
 }
 
 impl Config {
@@ -186,6 +204,13 @@ impl Config {
                 "POST_COMMIT_DEADLINE",
             )?,
             migrate_on_start: parse(&get, "MIGRATE_ON_START", "true", "expected true or false")?,
+            posting: match get("POSTING").as_deref().map(str::trim).unwrap_or("open") {
+                "open" => Posting::Open,
+                "keys" => Posting::Keys,
+                other => return Err(error("POSTING", other, "expected open or keys")),
+            },
+            header_timeout: duration(&get, "HEADER_TIMEOUT", "10s")?,
+            max_connections: positive(&get, "MAX_CONNECTIONS", "10000")?,
         })
     }
 
@@ -361,14 +386,27 @@ fn check_origins(origins: &str) -> Result<Vec<String>, ConfigError> {
     Ok(origins)
 }
 
-/// The URL with its password replaced, so that an error line never shows a secret.
+/// The URL with its password replaced, so that an error line never shows a secret; a URL too
+/// broken to parse loses everything between the user name and the last `@`.
 fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("***"));
             parsed.to_string()
         }
-        _ => url.to_owned(),
+        Ok(_) => url.to_owned(),
+        Err(_) => {
+            let Some((scheme, rest)) = url.split_once("://") else {
+                return url.to_owned();
+            };
+            match rest.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split(':').next().unwrap_or_default();
+                    format!("{scheme}://{user}:***@{host}")
+                }
+                None => url.to_owned(),
+            }
+        }
     }
 }
 
@@ -410,6 +448,7 @@ mod tests {
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert_eq!(config.body_limit, 64 * 1024);
         assert!(config.migrate_on_start);
+        assert_eq!(config.posting, Posting::Open);
     }
 
     #[test]
@@ -458,6 +497,9 @@ mod tests {
                 "DATABASE_URL",
             ),
             ("MIGRATE_ON_START", "yes please", "MIGRATE_ON_START"),
+            ("POSTING", "closed", "POSTING"),
+            ("HEADER_TIMEOUT", "0s", "HEADER_TIMEOUT"),
+            ("MAX_CONNECTIONS", "0", "MAX_CONNECTIONS"),
             (
                 "DATABASE_READ_YOUR_WRITES",
                 "sometimes",
@@ -476,6 +518,21 @@ mod tests {
     fn never_prints_a_password() {
         let err = config(&[("REDIS_URL", "http://user:hunter2@cache:6379")]).unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
+        for (variable, url) in [
+            ("DATABASE_URL", "mysql://u:hunter2@db:notaport/x"),
+            ("DATABASE_URL", "mysql://u:hun@ter2@[::1/x"),
+            ("DB_URL", "postgres://u:hunter2@db/x"),
+            ("REDIS_URL", "redis://u:hunter2@cache:port"),
+            ("DATABASE_URL", "mysql://u:hunter2@db/x?ssl-mode=sometimes"),
+        ] {
+            let err = config(&[(variable, url)]).unwrap_err();
+            let shown = err.to_string();
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("ter2"),
+                "{shown}"
+            );
+            assert!(shown.contains(variable), "{shown}");
+        }
     }
 
     #[test]

@@ -54,6 +54,7 @@ mod layering {
             &[
                 "app",
                 "config",
+                "domain",
                 "http",
                 "import",
                 "recount",

@@ -11,7 +11,8 @@ import threading
 from pathlib import Path
 
 from .common import LIMIT, RAW_OP, TAG, WORK
-from .procs import Server, collect, last_json_line, on_core, raw_bench, run, spawn, wrk_command
+from .procs import (Server, collect, last_json_line, on_core, raw_bench, run, spawn, twooter,
+                    wrk_command)
 
 # ---------------------------------------------------------------------------------------------
 # CPU and memory
@@ -113,6 +114,22 @@ def post_script():
     return path
 
 
+ADMIN_KEYS = {}
+
+
+def stats_script(url):
+    """The statistics need an admin key: one made on the run's database, sent by wrk."""
+    if url not in ADMIN_KEYS:
+        _, out, _ = twooter(url, "keys", "create", "--name", "bench", "--role", "admin", timeout=120)
+        keys = [line for line in out.splitlines() if line.startswith("twt_")]
+        if not keys:
+            raise RuntimeError(f"twooter keys create printed no key:\n{out}")
+        ADMIN_KEYS[url] = keys[0]
+    path = WORK / "stats.lua"
+    path.write_text(f'wrk.headers["Authorization"] = "Bearer {ADMIN_KEYS[url]}"\n')
+    return path
+
+
 def api_path(key, found):
     return {
         "healthz": "/healthz",
@@ -159,7 +176,7 @@ def api_run(args, backend, url, key, found, connections, label):
     server = Server(url, args.pool, WORK / "logs" / f"{label}.log")
     try:
         path = api_path(key, found)
-        script = post_script() if key == "post" else None
+        script = {"post": post_script, "stats": lambda: stats_script(url)}.get(key, lambda: None)()
         if args.warmup:
             run(wrk_command(server.port, path, connections, args.warmup, script),
                 timeout=args.warmup + 60)

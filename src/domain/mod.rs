@@ -1,6 +1,7 @@
 //! The values Twooter is about, each valid by construction: a `Tag`, a `MessageText`, a `MessageId`.
 
 mod id;
+mod key;
 mod message;
 mod tag;
 mod text;
@@ -9,6 +10,7 @@ pub use id::{
     imported_id, BackfillIds, IdGenerator, InvalidMessageId, MessageId, NoNodeLease, NodeId,
     MAX_TIMESTAMP_MS,
 };
+pub use key::{PresentedKey, Role, SecretHash};
 pub use message::{Message, NewMessage};
 pub use tag::{Tag, TAG_PATTERN};
 pub use text::{MessageText, TEXT_PATTERN};

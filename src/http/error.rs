@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::NoNodeLease;
+use crate::domain::{NoNodeLease, Role};
 use crate::store::StoreError;
 use crate::telemetry::ErrorChain;
 
@@ -31,6 +31,7 @@ pub type ApiResult<T, E = ApiError> = Result<T, E>;
 pub enum Location {
     Body,
     Query,
+    Header,
 }
 
 /// One invalid field or parameter.
@@ -51,6 +52,15 @@ impl FieldError {
         Self {
             field: field.to_owned(),
             location: Location::Body,
+            detail: detail.into(),
+        }
+    }
+
+    /// A problem with the request header `field`.
+    pub fn header(field: &str, detail: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            location: Location::Header,
             detail: detail.into(),
         }
     }
@@ -90,6 +100,17 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
+/// Why a request was not authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization` header on a route that needs a key.
+    Missing,
+    /// An `Authorization` header that is not `Bearer KEY`.
+    Malformed,
+    /// A key that is unknown, mistyped or revoked.
+    Invalid,
+}
+
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -108,9 +129,21 @@ pub enum ApiError {
     /// A body over the size limit (413).
     #[error("payload too large")]
     PayloadTooLarge { limit: usize },
+    /// No key, or a key that is not valid (401).
+    #[error("not authenticated")]
+    Unauthenticated(AuthFailure),
+    /// A valid key whose role is not enough for the route (403).
+    #[error("forbidden")]
+    Forbidden { needed: Role },
     /// No such resource (404).
     #[error("not found")]
     NotFound,
+    /// A request with this Idempotency-Key is still being answered (409).
+    #[error("idempotency key in flight")]
+    IdempotencyInFlight,
+    /// This Idempotency-Key was used for another request body (422).
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
     /// The route exists but not with this method (405).
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -146,7 +179,11 @@ impl ApiError {
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::IdempotencyInFlight => StatusCode::CONFLICT,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Timeout | Self::Unavailable(_) | Self::NoNodeLease(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -183,7 +220,25 @@ impl ApiError {
             Self::PayloadTooLarge { limit } => {
                 plain(&format!("The body must be at most {limit} bytes"))
             }
+            Self::Unauthenticated(AuthFailure::Missing) => {
+                plain("This needs an API key: send Authorization: Bearer KEY")
+            }
+            Self::Unauthenticated(AuthFailure::Malformed) => {
+                plain("The Authorization header must read Bearer KEY")
+            }
+            Self::Unauthenticated(AuthFailure::Invalid) => {
+                plain("The API key is not valid: it is unknown, mistyped or revoked")
+            }
+            Self::Forbidden { needed } => {
+                plain(&format!("This needs a key with the {needed} role"))
+            }
             Self::NotFound => plain("There is nothing at this address"),
+            Self::IdempotencyInFlight => plain(
+                "A request with this Idempotency-Key is still being answered; retry in a moment",
+            ),
+            Self::IdempotencyKeyReused => plain(
+                "This Idempotency-Key was used for a different request; use a new key for a new twoot",
+            ),
             Self::MethodNotAllowed => plain("This address does not accept this method"),
             Self::Timeout => plain("The request took too long; try again"),
             Self::Unavailable(_) => plain("The database cannot serve this request now; try again"),
@@ -205,7 +260,31 @@ impl IntoResponse for ApiError {
             Self::NoNodeLease(cause) => tracing::warn!(error = %cause, "cannot make an id"),
             _ => {}
         }
-        problem_response(&self.problem())
+        let mut response = problem_response(&self.problem());
+        if let Some(challenge) = self.challenge() {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}
+
+impl ApiError {
+    /// The `WWW-Authenticate` challenge of a 401 or 403 (RFC 6750 §3).
+    fn challenge(&self) -> Option<&'static str> {
+        match self {
+            Self::Unauthenticated(AuthFailure::Missing) => Some(r#"Bearer realm="twooter""#),
+            Self::Unauthenticated(AuthFailure::Malformed) => {
+                Some(r#"Bearer realm="twooter", error="invalid_request""#)
+            }
+            Self::Unauthenticated(AuthFailure::Invalid) => {
+                Some(r#"Bearer realm="twooter", error="invalid_token""#)
+            }
+            Self::Forbidden { .. } => Some(r#"Bearer realm="twooter", error="insufficient_scope""#),
+            _ => None,
+        }
     }
 }
 

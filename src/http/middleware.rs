@@ -14,11 +14,16 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tracing::Instrument;
 
 use crate::http::error::ApiError;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The header a client names a retryable POST with (IETF httpapi draft).
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// Set on a response that repeats the one first given for an Idempotency-Key.
+pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// Settings of the middleware stack.
 #[derive(Debug, Clone)]
@@ -37,6 +42,10 @@ pub fn wrap(router: Router, options: &Options) -> Router {
         .layer(CompressionLayer::new())
         .layer(
             ServiceBuilder::new()
+                // Marked sensitive, a key prints as `Sensitive` in any debug output of a request.
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    axum::http::header::AUTHORIZATION,
+                ]))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(middleware::from_fn(access_log))
@@ -52,10 +61,16 @@ pub fn wrap(router: Router, options: &Options) -> Router {
 fn cors(origins: &[String]) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([axum::http::header::CONTENT_TYPE, REQUEST_ID])
+        .allow_headers([
+            axum::http::header::CONTENT_TYPE,
+            axum::http::header::AUTHORIZATION,
+            IDEMPOTENCY_KEY,
+            REQUEST_ID,
+        ])
         .expose_headers([
             axum::http::header::LOCATION,
             axum::http::header::LINK,
+            IDEMPOTENT_REPLAYED,
             REQUEST_ID,
         ]);
     if origins.iter().any(|origin| origin == "*") {
@@ -109,7 +124,7 @@ async fn access_log(request: Request, next: Next) -> Response {
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     let route = route_label(&route);
-    crate::metrics::http_request(method.as_str(), route, status, elapsed);
+    crate::metrics::http_request(method_label(&method), route, status, elapsed);
     span.in_scope(|| {
         tracing::info!(
             target: "twooter::access",
@@ -122,6 +137,26 @@ async fn access_log(request: Request, next: Next) -> Response {
         )
     });
     response
+}
+
+/// The method as a metric label: the standard ones by name, any other as `other`, so that clients
+/// inventing methods cannot add series without bound.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PATCH,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("other", Method::as_str)
 }
 
 /// Swagger UI serves many asset paths under one wildcard route; they share one label.

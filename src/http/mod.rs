@@ -1,5 +1,6 @@
 //! The HTTP API: routes, the OpenAPI document generated from them, and the middleware around them.
 
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod messages;
@@ -30,6 +31,10 @@ pub struct AppState {
     pub readiness_timeout: Duration,
     /// Largest request body, in bytes.
     pub body_limit: usize,
+    /// `POSTING=keys`: posting needs a key with the poster or admin role.
+    pub posting_needs_key: bool,
+    /// Idempotency-Keys whose first request this instance is answering now.
+    pub in_flight: Arc<messages::idempotency::InFlight>,
     /// The statistics as this instance last read them, at most a second old.
     pub stats_cache: Arc<stats::cache::StatsCache>,
     /// Which ids are settled, for `after` pages and `prev` links; the posts' commit deadline.
@@ -69,19 +74,26 @@ fn api() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
+    let mut openapi = api().into_openapi();
+    auth::document(&mut openapi);
+    openapi
 }
 
 /// The whole application: API routes, `/openapi.json`, Swagger UI at `/docs`, and problem-details
 /// answers for unknown routes and methods.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.body_limit;
-    let (routes, openapi) = api().with_state(state).split_for_parts();
+    let (routes, mut openapi) = api().with_state(state.clone()).split_for_parts();
+    auth::document(&mut openapi);
     routes
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            auth::authenticate,
+        ))
 }
 
 #[cfg(test)]

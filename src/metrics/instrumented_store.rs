@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 use crate::store::{
-    NodeLeaseRow, PageQuery, Placement, PoolStats, Store, StoreError, YearAudit, YearTagCount,
+    ApiKeyRow, IdempotentInsert, IdempotentResponse, NodeLeaseRow, PageQuery, Placement, PoolStats,
+    Store, StoreError, YearAudit, YearTagCount,
 };
 
 /// Times each call of the store it wraps.
@@ -152,6 +153,43 @@ impl Store for InstrumentedStore {
     ) -> Result<(), StoreError> {
         let release = self.0.release_node_lease(node, holder, fence_ms);
         timed("release_node_lease", release).await
+    }
+
+    async fn insert_idempotent(
+        &self,
+        message: &NewMessage,
+        response: &IdempotentResponse,
+        live_after_ms: i64,
+        commit_by: DateTime<Utc>,
+    ) -> Result<IdempotentInsert, StoreError> {
+        let call = self
+            .0
+            .insert_idempotent(message, response, live_after_ms, commit_by);
+        timed("insert_message_idempotent", call).await
+    }
+
+    async fn purge_idempotency(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
+        timed(
+            "purge_idempotency",
+            self.0.purge_idempotency(before_ms, limit),
+        )
+        .await
+    }
+
+    async fn create_api_key(&self, key: &ApiKeyRow) -> Result<(), StoreError> {
+        timed("create_api_key", self.0.create_api_key(key)).await
+    }
+
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        timed("get_api_key", self.0.api_key(id)).await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
+        timed("list_api_keys", self.0.api_keys()).await
+    }
+
+    async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+        timed("revoke_api_key", self.0.revoke_api_key(id, at_ms)).await
     }
 
     fn pool_stats(&self) -> PoolStats {

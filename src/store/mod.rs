@@ -10,6 +10,8 @@
 mod counts;
 mod faults;
 mod fresh_ids;
+mod idempotency;
+mod keys;
 mod leases;
 mod mysql;
 mod rows;
@@ -23,7 +25,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, Utc};
 
-use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
+use crate::domain::{Message, MessageId, NewMessage, NodeId, Role, SecretHash, Tag};
 
 pub use fresh_ids::{insert_with_fresh_ids, ID_ATTEMPTS};
 pub use mysql::MySqlStore;
@@ -115,6 +117,50 @@ pub struct NodeLeaseRow {
     pub expires_at: i64,
     /// The latest millisecond the last holder may have put into an id.
     pub fence_ms: i64,
+}
+
+/// One row of `api_keys`: a key as stored, its secret only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRow {
+    /// The public part of the key.
+    pub id: String,
+    /// Whom or what the key is for.
+    pub name: String,
+    pub role: Role,
+    /// The SHA-256 of the key's secret.
+    pub secret: SecretHash,
+    /// When it was made, in ms since the Unix epoch.
+    pub created_at: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// The answer first given to a POST that carried an Idempotency-Key, kept with its twoot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentResponse {
+    /// Whose key it is: the API key's id, or `""` for a client without one.
+    pub client: String,
+    /// The Idempotency-Key header's value.
+    pub key: String,
+    /// The SHA-256 of the request body, to tell a retry from another request reusing the key.
+    pub request_sha256: [u8; 32],
+    pub status: u16,
+    /// The response body, as sent.
+    pub body: String,
+    /// When the first request was answered, in ms since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// What became of a post made under an Idempotency-Key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotentInsert {
+    /// The twoot and its answer were stored together.
+    Stored,
+    /// The key was used before (and has not expired): here is the answer then given, and no
+    /// twoot was stored now.
+    Existing(IdempotentResponse),
+    /// Another request with the key was being stored at the same moment and did not commit.
+    Conflict,
 }
 
 /// Connection pool settings shared by every backend.
@@ -249,6 +295,33 @@ pub trait Store: Send + Sync + 'static {
         holder: &str,
         fence_ms: i64,
     ) -> Result<(), StoreError>;
+
+    /// Stores `message` with `response`, in one transaction, unless `response.client` used
+    /// `response.key` after `live_after_ms`: then nothing is stored and the answer then given is
+    /// returned. An older use of the key is replaced. Like [`Store::insert_post`], rolled back
+    /// with [`StoreError::PastCommitDeadline`] when the commit would start after `commit_by`.
+    async fn insert_idempotent(
+        &self,
+        message: &NewMessage,
+        response: &IdempotentResponse,
+        live_after_ms: i64,
+        commit_by: DateTime<Utc>,
+    ) -> Result<IdempotentInsert, StoreError>;
+
+    /// Deletes up to `limit` idempotency records made before `before_ms`; how many it deleted.
+    async fn purge_idempotency(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError>;
+
+    /// Stores a new API key.
+    async fn create_api_key(&self, key: &ApiKeyRow) -> Result<(), StoreError>;
+
+    /// One API key by its public id, revoked or not.
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>, StoreError>;
+
+    /// Every API key, oldest first.
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError>;
+
+    /// Revokes the key `id` as of `at_ms`; false when there is no such key or it was revoked.
+    async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError>;
 
     /// Connection pool usage.
     fn pool_stats(&self) -> PoolStats;

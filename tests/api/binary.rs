@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::process::{get_json, run, twooter, Server};
+use crate::support::process::{create_key, get_json, get_json_as, run, twooter, Server};
 use crate::support::stats_total;
 
 #[tokio::test]
@@ -17,7 +17,8 @@ async fn with_no_database_configured_it_serves_demo_data_from_sqlite() {
     assert!(server.startup < Duration::from_secs(10));
     let messages = get_json(&server.url("/messages")).await;
     assert_eq!(messages.as_array().unwrap().len(), 100);
-    let stats = get_json(&server.url("/management/message-stats")).await;
+    let admin = create_key(dir.path(), None, "admin");
+    let stats = get_json_as(&server.url("/management/message-stats"), &admin).await;
     assert!(
         stats.as_object().unwrap().len() >= 5,
         "demo data spans years: {stats}"
@@ -28,7 +29,7 @@ async fn with_no_database_configured_it_serves_demo_data_from_sqlite() {
 
     // A second start finds the data and does not seed again; a migrated start is fast.
     let server = Server::start(twooter(dir.path()));
-    let stats = get_json(&server.url("/management/message-stats")).await;
+    let stats = get_json_as(&server.url("/management/message-stats"), &admin).await;
     let total = stats_total(&stats);
     assert_eq!(total, 400);
 }
@@ -241,4 +242,60 @@ async fn each_request_is_one_json_log_line_with_its_request_id() {
     assert!(line["latency_ms"].as_f64().unwrap() >= 0.0);
     assert!(line["remote"].as_str().unwrap().starts_with("127.0.0.1:"));
     assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn keys_are_made_listed_and_revoked_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:keys.db";
+    let admin = create_key(dir.path(), Some(url), "admin");
+    assert!(admin.starts_with("twt_") && admin.len() == 85, "{admin}");
+    let id = &admin[4..20];
+    let secret = &admin[21..];
+
+    let list = twooter(dir.path())
+        .env("DATABASE_URL", url)
+        .args(["keys", "list"])
+        .output()
+        .unwrap();
+    assert!(list.status.success());
+    let listed = String::from_utf8(list.stdout).unwrap();
+    assert!(listed
+        .lines()
+        .any(|line| line.starts_with(id) && line.contains("admin")));
+    assert!(!listed.contains(secret), "the secret is never shown again");
+    // Nor is it stored: the database file holds only its hash.
+    let stored = std::fs::read(dir.path().join("keys.db")).unwrap();
+    assert!(!stored.windows(secret.len()).any(|w| w == secret.as_bytes()));
+
+    let mut server = twooter(dir.path());
+    server.env("DATABASE_URL", url);
+    let server = Server::start(server);
+    let stats = server.url("/management/message-stats");
+    get_json_as(&stats, &admin).await;
+
+    let stderr = run(dir.path(), url, &["keys", "revoke", id], 0);
+    assert!(stderr.contains(id), "{stderr}");
+    let refused = reqwest::Client::new()
+        .get(&stats)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    run(dir.path(), url, &["keys", "revoke", id], 1);
+    run(
+        dir.path(),
+        url,
+        &["keys", "create", "--name", "x", "--role", "root"],
+        2,
+    );
+    run(
+        dir.path(),
+        url,
+        &["keys", "create", "--name", " ", "--role", "poster"],
+        2,
+    );
+    let log = server.log.lock().unwrap().join("\n");
+    assert!(!log.contains(secret), "a key was logged");
 }

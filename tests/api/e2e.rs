@@ -4,7 +4,7 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::process::{get_json, run, twooter, Server};
+use crate::support::process::{create_key, get_json, get_json_as, run, twooter, Server};
 use crate::support::{stats_total, Backend, TestDb};
 
 async fn problem(response: reqwest::Response, status: u16) -> Value {
@@ -28,6 +28,7 @@ async fn drive_the_contract(backend: Backend) {
     let server = Server::start(command);
     let client = Client::new();
     let url = |path: &str| server.url(path);
+    let admin = create_key(dir.path(), Some(&db.url), "admin");
 
     // Post, read back by Location, list, page.
     let mut ids = Vec::new();
@@ -93,7 +94,8 @@ async fn drive_the_contract(backend: Backend) {
         ("/management/message-stats?start=2024&end=2023", 400),
         ("/management/message-stats?start=3001", 422),
     ] {
-        problem(client.get(url(path)).send().await.unwrap(), status).await;
+        let request = client.get(url(path)).bearer_auth(&admin);
+        problem(request.send().await.unwrap(), status).await;
     }
     problem(client.delete(url("/messages")).send().await.unwrap(), 405).await;
 
@@ -107,7 +109,7 @@ async fn drive_the_contract(backend: Backend) {
     let seed = ["seed", "--count", "500", "--seed", "9"];
     run(dir.path(), &db.url, &seed, 0);
 
-    let stats: Value = get_json(&url("/management/message-stats")).await;
+    let stats: Value = get_json_as(&url("/management/message-stats"), &admin).await;
     assert_eq!(stats["2019"]["e2e"], 1, "{stats}");
     assert_eq!(stats_total(&stats), 5 + 1 + 500);
     let e2e: Vec<Value> =

@@ -12,6 +12,8 @@ mod catch_up;
 mod concurrency;
 mod conformance;
 mod e2e;
+mod hostile;
+mod idempotency;
 mod import;
 mod log_events;
 mod openapi;

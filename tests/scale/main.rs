@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::process::{get_json, twooter, Server};
+use crate::support::process::{get_json, get_json_as, twooter, Server};
 use crate::support::{Backend, TestDb};
 
 /// nginx from the system, or `None` (with a line saying so) outside CI.
@@ -100,6 +100,7 @@ async fn three_instances_behind_nginx_share_everything() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
+    let admin = support::create_key(db.store.as_ref(), twooter::domain::Role::Admin).await;
     let instances: Vec<Server> = (0..3)
         .map(|node| {
             let mut command = twooter(dir.path());
@@ -186,7 +187,7 @@ async fn three_instances_behind_nginx_share_everything() {
             .map(|m| m["id"].as_str().unwrap())
             .collect();
         assert_eq!(ids, expected_ids, "{base} lists something else");
-        let stats: Value = get_json(&format!("{base}/management/message-stats")).await;
+        let stats: Value = get_json_as(&format!("{base}/management/message-stats"), &admin).await;
         let total: i64 = stats
             .as_object()
             .unwrap()

@@ -147,9 +147,52 @@ pub fn test_config() -> Config {
     Config::from_lookup(|_| None).unwrap()
 }
 
-/// The full application router over `store`, with its middleware.
+/// The full application router over `store`, with its middleware, called as an operator would:
+/// a request to `/management` without a key gets an admin key of the store's (made on first
+/// use). The tests of the keys themselves use [`app_with`], which adds nothing.
 pub fn app(store: Arc<dyn Store>) -> axum::Router {
-    twooter::app::build_router(&test_config(), store, test_ids())
+    let key = Arc::new(tokio::sync::OnceCell::<String>::new());
+    let keys = store.clone();
+    app_with(&test_config(), store).layer(axum::middleware::from_fn(
+        move |mut request: Request<Body>, next: axum::middleware::Next| {
+            let (key, keys) = (key.clone(), keys.clone());
+            async move {
+                let headers = request.headers();
+                if request.uri().path().starts_with("/management")
+                    && !headers.contains_key("authorization")
+                {
+                    let key = key
+                        .get_or_init(|| create_key(keys.as_ref(), twooter::domain::Role::Admin))
+                        .await;
+                    let value = format!("Bearer {key}").parse().unwrap();
+                    request.headers_mut().insert("authorization", value);
+                }
+                next.run(request).await
+            }
+        },
+    ))
+}
+
+/// The full application router over `store` with `config`, with nothing added.
+pub fn app_with(config: &Config, store: Arc<dyn Store>) -> axum::Router {
+    twooter::app::build_router(config, store, test_ids())
+}
+
+/// Makes an API key with `role` in `store`, as `twooter keys create` does, and returns it.
+pub async fn create_key(store: &dyn Store, role: twooter::domain::Role) -> String {
+    let key = twooter::domain::PresentedKey::generate();
+    store
+        .create_api_key(&twooter::store::ApiKeyRow {
+            id: key.id.clone(),
+            name: format!("test {role}"),
+            role,
+            secret: key.hash(),
+            created_at: chrono::Utc::now().timestamp_millis(),
+            revoked_at: None,
+        })
+        .await
+        .unwrap();
+    key.reveal()
 }
 
 /// The router over `store` with posts that must commit within `deadline` and clocks taken as

@@ -46,6 +46,42 @@ pub fn run(dir: &Path, database_url: &str, args: &[&str], code: i32) -> String {
     stderr
 }
 
+/// Makes an API key with `role` through `twooter keys create` in `dir`, on `database_url` (the
+/// embedded database of `dir` when `None`), and returns the key it printed.
+pub fn create_key(dir: &Path, database_url: Option<&str>, role: &str) -> String {
+    let mut command = twooter(dir);
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    let output = command
+        .args(["keys", "create", "--name", "tests", "--role", role])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "twooter keys create: {stderr}");
+    // Log lines share stdout with the key; the key is the one line that is not JSON.
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let keys: Vec<&str> = stdout.lines().filter(|l| l.starts_with("twt_")).collect();
+    assert_eq!(keys.len(), 1, "{stdout}");
+    keys[0].to_owned()
+}
+
+/// `GET url` with `key` as the bearer, read as JSON.
+pub async fn get_json_as(url: &str, key: &str) -> Value {
+    let response = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "GET {url}: {}",
+        response.status()
+    );
+    response.json().await.unwrap()
+}
+
 /// A running server and the address it listens on.
 pub struct Server {
     pub child: Child,

@@ -1,18 +1,20 @@
 //! `POST /messages`: validate, assign an id and a time, store, answer 201 with the twoot.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
-use axum::Json;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::domain::{MessageText, NewMessage, Tag};
+use crate::domain::{Message, MessageText, NewMessage, Tag};
+use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ApiResult, FieldError, Problem, PROBLEM_JSON};
 use crate::http::extract::JsonBody;
+use crate::http::messages::idempotency;
 use crate::http::AppState;
-use crate::store;
+use crate::store::{self, IdempotentInsert, IdempotentResponse, StoreError};
 
 /// The body of `POST /messages`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -35,26 +37,118 @@ pub struct CreateMessage {
 ///
 /// The server assigns the id and the timestamp. Tags are matched case-insensitively and stored in
 /// lower case.
+///
+/// With an `Idempotency-Key`, a retry (after a timeout, through another instance) gets the first
+/// answer again, marked `Idempotent-Replayed: true`, and never makes a second twoot. Keys are
+/// remembered for 24 hours, per API key (or for all clients without one).
 #[utoipa::path(
     post,
     path = "/messages",
     tag = "messages",
     request_body = CreateMessage,
+    params(
+        ("Idempotency-Key" = Option<String>, Header,
+            description = "Makes retries safe: 1 to 255 printable ASCII characters, unique per twoot (a UUID)"),
+    ),
     responses(
-        (status = 201, description = "Posted", body = crate::domain::Message,
-            headers(("Location" = String, description = "The new twoot's address"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
+        (status = 201, description = "Posted, or (with `Idempotent-Replayed: true`) posted before under this Idempotency-Key", body = crate::domain::Message,
+            headers(("Location" = String, description = "The new twoot's address"),
+                    ("Idempotent-Replayed" = String, description = "`true` when this is the answer to an earlier request with the same Idempotency-Key"))),
+        (status = 400, description = "The body is not JSON, or the Idempotency-Key is not valid", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "A request with this Idempotency-Key is still being answered", body = Problem, content_type = PROBLEM_JSON),
         (status = 413, description = "The body is over 64 KiB", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = PROBLEM_JSON),
-        (status = 422, description = "A field is missing or invalid", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "A field is missing or invalid, or the Idempotency-Key was used for another body", body = Problem, content_type = PROBLEM_JSON),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = PROBLEM_JSON),
     )
 )]
 pub async fn create_message(
     State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<Response> {
+    let key = idempotency::key(&headers)?;
     let (text, tag) = validate(&body)?;
+    match key {
+        None => post(&state, text, tag).await,
+        Some(key) => {
+            let client = caller.map(|Extension(c)| c.key_id).unwrap_or_default();
+            post_once(&state, client, key, &body, text, tag).await
+        }
+    }
+}
+
+fn created(message: &Message) -> Response {
+    let location = format!("/messages/{}", message.id);
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(message),
+    )
+        .into_response()
+}
+
+/// Posts under an Idempotency-Key: stored with its answer, or the first answer replayed.
+async fn post_once(
+    state: &AppState,
+    client: String,
+    key: String,
+    body: &Value,
+    text: MessageText,
+    tag: Tag,
+) -> ApiResult<Response> {
+    let _in_flight = state.in_flight.enter(&client, &key)?;
+    let fingerprint = idempotency::fingerprint(body);
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let lifetime_ms = idempotency::KEY_LIFETIME.as_millis() as i64;
+    let mut attempt = 1;
+    loop {
+        let id = state.ids.next_id()?;
+        let message = NewMessage {
+            id,
+            text: text.clone(),
+            tag: tag.clone(),
+            timestamp: id.timestamp(),
+        };
+        let shown = message.to_message();
+        let response = IdempotentResponse {
+            client: client.clone(),
+            key: key.clone(),
+            request_sha256: fingerprint,
+            status: StatusCode::CREATED.as_u16(),
+            body: serde_json::to_string(&shown).expect("a message always serializes"),
+            created_at: now_ms,
+        };
+        let commit_by = message.timestamp
+            + chrono::Duration::from_std(state.catch_up.commit_within)
+                .unwrap_or(chrono::Duration::MAX);
+        let stored = state
+            .store
+            .insert_idempotent(&message, &response, now_ms - lifetime_ms, commit_by)
+            .await;
+        return match stored {
+            Ok(IdempotentInsert::Stored) => {
+                crate::metrics::message_posted();
+                Ok(created(&shown))
+            }
+            Ok(IdempotentInsert::Existing(first)) if first.request_sha256 == fingerprint => {
+                Ok(idempotency::replay(&first))
+            }
+            Ok(IdempotentInsert::Existing(_)) => Err(ApiError::IdempotencyKeyReused),
+            Ok(IdempotentInsert::Conflict) => Err(ApiError::IdempotencyInFlight),
+            Err(StoreError::DuplicateId(taken)) if attempt < store::ID_ATTEMPTS => {
+                tracing::warn!(%taken, attempt, "an id is already taken; retrying with a new id");
+                attempt += 1;
+                continue;
+            }
+            Err(error) => Err(error.into()),
+        };
+    }
+}
+
+/// Posts without an Idempotency-Key.
+async fn post(state: &AppState, text: MessageText, tag: Tag) -> ApiResult<Response> {
     let id = state.ids.next_id()?;
     let mut message = [NewMessage {
         id,
@@ -77,12 +171,7 @@ pub async fn create_message(
     .await?;
     let [message] = message;
     crate::metrics::message_posted();
-    let location = format!("/messages/{}", message.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(message.to_message()),
-    ))
+    Ok(created(&message.to_message()))
 }
 
 /// Checks every field and reports all that are wrong at once.

@@ -3,4 +3,5 @@
 pub mod catch_up;
 pub mod create;
 pub mod get;
+pub mod idempotency;
 pub mod list;

@@ -15,8 +15,9 @@ use sqlx::mysql::{MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{Executor, MySql, QueryBuilder, Row};
 
 use super::{
-    count_increments, counts, duplicate_or, leases, place, rows, sql, ConnectError, NodeLeaseRow,
-    PageQuery, Placement, PoolConfig, PoolStats, Store, StoreError, YearAudit, YearTagCount,
+    count_increments, counts, duplicate_or, idempotency, keys, leases, place, rows, sql, ApiKeyRow,
+    ConnectError, IdempotentInsert, IdempotentResponse, NodeLeaseRow, PageQuery, Placement,
+    PoolConfig, PoolStats, Store, StoreError, YearAudit, YearTagCount,
 };
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
@@ -111,6 +112,36 @@ impl MySqlStore {
         &self.pool
     }
 
+    /// One attempt at an idempotent post.
+    async fn try_insert_idempotent(
+        &self,
+        message: &NewMessage,
+        response: &IdempotentResponse,
+        live_after_ms: i64,
+        commit_by: DateTime<Utc>,
+    ) -> Result<IdempotentAttempt, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(found) = idempotency::find(&mut *tx, &response.client, &response.key).await? {
+            if found.created_at > live_after_ms {
+                return Ok(IdempotentAttempt::Done(IdempotentInsert::Existing(found)));
+            }
+            idempotency::delete(&mut *tx, &response.client, &response.key).await?;
+        }
+        // The key's row first: a concurrent request with the same key waits here on its lock,
+        // not after it has also written a twoot.
+        match idempotency::insert(&mut *tx, response, message.tag.as_str()).await {
+            Err(error) if idempotency::is_taken(&error) => return Ok(IdempotentAttempt::KeyTaken),
+            result => result?,
+        }
+        insert_rows(&mut tx, vec![message]).await?;
+        if Utc::now() > commit_by {
+            tx.rollback().await?;
+            return Ok(IdempotentAttempt::PastDeadline);
+        }
+        tx.commit().await?;
+        Ok(IdempotentAttempt::Done(IdempotentInsert::Stored))
+    }
+
     /// [`Self::try_insert`], again after a deadlock or a certification failure (up to
     /// `CONFLICT_ATTEMPTS` in all) or a lock wait timeout (`LOCK_WAIT_ATTEMPTS`).
     async fn insert_retrying(
@@ -175,43 +206,7 @@ impl MySqlStore {
                 messages.iter().collect(),
             )
         };
-        // In primary-key order, each chunk lands in neighbouring pages of the clustered index.
-        let mut sorted = fresh;
-        sorted.sort_unstable_by_key(|message| message.id);
-        for chunk in sorted.chunks(ROWS_PER_INSERT) {
-            let mut insert =
-                QueryBuilder::<MySql>::new("INSERT INTO messages (id, tag, text, created_at) ");
-            insert.push_values(chunk, |mut row, message| {
-                row.push_bind(message.id.as_i64())
-                    .push_bind(message.tag.as_str())
-                    .push_bind(message.text.as_str())
-                    .push_bind(message.timestamp.naive_utc());
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        // Slots spread concurrent posts; a bulk load is one writer, and keeping its counts in slot
-        // 0 keeps statistics at one row per (year, tag) for everything but recent posts.
-        let slot = match messages {
-            [post] => {
-                let group = post.id.node().get() % COUNT_SLOT_GROUPS;
-                group * COUNT_SLOTS_PER_GROUP
-                    + rand::thread_rng().gen_range(0..COUNT_SLOTS_PER_GROUP)
-            }
-            _ => 0,
-        };
-        for chunk in count_increments(sorted.iter().copied()).chunks(ROWS_PER_INSERT) {
-            let mut upsert =
-                QueryBuilder::<MySql>::new("INSERT INTO message_counts (year, tag, slot, count) ");
-            upsert.push_values(chunk, |mut row, ((year, tag), count)| {
-                row.push_bind(*year)
-                    .push_bind(*tag)
-                    .push_bind(slot)
-                    .push_bind(*count);
-            });
-            // VALUES() is deprecated in MySQL 8 but is the one spelling MariaDB and Vitess share.
-            upsert.push(" ON DUPLICATE KEY UPDATE count = count + VALUES(count)");
-            upsert.build().execute(&mut *tx).await?;
-        }
+        insert_rows(&mut tx, fresh).await?;
         if commit_by.is_some_and(|deadline| Utc::now() > deadline) {
             tx.rollback().await?;
             return Ok(None);
@@ -219,6 +214,59 @@ impl MySqlStore {
         tx.commit().await?;
         Ok(Some(placements))
     }
+}
+
+/// Stores `rows` and counts them, inside `tx`.
+async fn insert_rows(
+    tx: &mut sqlx::Transaction<'_, MySql>,
+    rows: Vec<&NewMessage>,
+) -> Result<(), sqlx::Error> {
+    // In primary-key order, each chunk lands in neighbouring pages of the clustered index.
+    let mut sorted = rows;
+    sorted.sort_unstable_by_key(|message| message.id);
+    for chunk in sorted.chunks(ROWS_PER_INSERT) {
+        let mut insert =
+            QueryBuilder::<MySql>::new("INSERT INTO messages (id, tag, text, created_at) ");
+        insert.push_values(chunk, |mut row, message| {
+            row.push_bind(message.id.as_i64())
+                .push_bind(message.tag.as_str())
+                .push_bind(message.text.as_str())
+                .push_bind(message.timestamp.naive_utc());
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    // Slots spread concurrent posts; a bulk load is one writer, and keeping its counts in slot
+    // 0 keeps statistics at one row per (year, tag) for everything but recent posts.
+    let slot = match sorted.as_slice() {
+        [post] => {
+            let group = post.id.node().get() % COUNT_SLOT_GROUPS;
+            group * COUNT_SLOTS_PER_GROUP + rand::thread_rng().gen_range(0..COUNT_SLOTS_PER_GROUP)
+        }
+        _ => 0,
+    };
+    for chunk in count_increments(sorted.iter().copied()).chunks(ROWS_PER_INSERT) {
+        let mut upsert =
+            QueryBuilder::<MySql>::new("INSERT INTO message_counts (year, tag, slot, count) ");
+        upsert.push_values(chunk, |mut row, ((year, tag), count)| {
+            row.push_bind(*year)
+                .push_bind(*tag)
+                .push_bind(slot)
+                .push_bind(*count);
+        });
+        // VALUES() is deprecated in MySQL 8 but is the one spelling MariaDB and Vitess share.
+        upsert.push(" ON DUPLICATE KEY UPDATE count = count + VALUES(count)");
+        upsert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// How one attempt at an idempotent post ended, short of a database error.
+enum IdempotentAttempt {
+    Done(IdempotentInsert),
+    /// Another request's record of the key took the row first.
+    KeyTaken,
+    /// The commit deadline passed; the transaction was rolled back.
+    PastDeadline,
 }
 
 /// InnoDB rolled the transaction back to break a deadlock, or Galera's certification failed it.
@@ -280,6 +328,47 @@ impl Store for MySqlStore {
         self.insert_retrying(std::slice::from_ref(message), false, Some(commit_by))
             .await
             .map(drop)
+    }
+
+    async fn insert_idempotent(
+        &self,
+        message: &NewMessage,
+        response: &IdempotentResponse,
+        live_after_ms: i64,
+        commit_by: DateTime<Utc>,
+    ) -> Result<IdempotentInsert, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let error = match self
+                .try_insert_idempotent(message, response, live_after_ms, commit_by)
+                .await
+            {
+                Ok(IdempotentAttempt::Done(done)) => return Ok(done),
+                Ok(IdempotentAttempt::PastDeadline) => return Err(StoreError::PastCommitDeadline),
+                // The other request committed (its record is there to replay) or rolled back.
+                Ok(IdempotentAttempt::KeyTaken) => {
+                    let found =
+                        idempotency::find(&self.pool, &response.client, &response.key).await?;
+                    return Ok(found.map_or(IdempotentInsert::Conflict, IdempotentInsert::Existing));
+                }
+                Err(error) => error,
+            };
+            if !is_lock_conflict(&error) || attempt >= CONFLICT_ATTEMPTS {
+                return Err(duplicate_or(error, std::slice::from_ref(message)));
+            }
+            let pause = rand::thread_rng().gen_range(0..=(1u64 << attempt.min(5)) * 1000);
+            tokio::time::sleep(Duration::from_micros(pause)).await;
+            attempt += 1;
+        }
+    }
+
+    async fn purge_idempotency(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
+        let done = sqlx::query(idempotency::MYSQL_PURGE)
+            .bind(before_ms)
+            .bind(limit)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
@@ -411,6 +500,22 @@ impl Store for MySqlStore {
         fence_ms: i64,
     ) -> Result<(), StoreError> {
         Ok(leases::release(&self.pool, &sql::MYSQL_LEASES, node, holder, fence_ms).await?)
+    }
+
+    async fn create_api_key(&self, key: &ApiKeyRow) -> Result<(), StoreError> {
+        Ok(keys::create(&self.pool, key).await?)
+    }
+
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        Ok(keys::by_id(&self.pool, id).await?)
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
+        Ok(keys::all(&self.pool).await?)
+    }
+
+    async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+        Ok(keys::revoke(&self.pool, id, at_ms).await?.rows_affected() == 1)
     }
 
     fn pool_stats(&self) -> PoolStats {

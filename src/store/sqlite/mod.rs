@@ -14,8 +14,9 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{
-    count_increments, counts, duplicate_or, leases, place, rows, sql, NodeLeaseRow, PageQuery,
-    Placement, PoolConfig, PoolStats, Store, StoreError, YearAudit, YearTagCount,
+    count_increments, counts, duplicate_or, idempotency, keys, leases, place, rows, sql, ApiKeyRow,
+    IdempotentInsert, IdempotentResponse, NodeLeaseRow, PageQuery, Placement, PoolConfig,
+    PoolStats, Store, StoreError, YearAudit, YearTagCount,
 };
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
@@ -158,6 +159,43 @@ impl Store for SqliteStore {
         Ok(placements)
     }
 
+    async fn insert_idempotent(
+        &self,
+        message: &NewMessage,
+        response: &IdempotentResponse,
+        live_after_ms: i64,
+        commit_by: DateTime<Utc>,
+    ) -> Result<IdempotentInsert, StoreError> {
+        // One writer: a concurrent request with the same key waits for this one to commit, then
+        // finds its record.
+        let mut tx = self.writer.begin().await?;
+        if let Some(found) = idempotency::find(&mut *tx, &response.client, &response.key).await? {
+            if found.created_at > live_after_ms {
+                return Ok(IdempotentInsert::Existing(found));
+            }
+            idempotency::delete(&mut *tx, &response.client, &response.key).await?;
+        }
+        insert_rows(&mut tx, std::iter::once(message))
+            .await
+            .map_err(|e| duplicate_or(e, std::slice::from_ref(message)))?;
+        idempotency::insert(&mut *tx, response, message.tag.as_str()).await?;
+        if Utc::now() > commit_by {
+            tx.rollback().await?;
+            return Err(StoreError::PastCommitDeadline);
+        }
+        tx.commit().await?;
+        Ok(IdempotentInsert::Stored)
+    }
+
+    async fn purge_idempotency(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
+        let done = sqlx::query(idempotency::SQLITE_PURGE)
+            .bind(before_ms)
+            .bind(i64::from(limit))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
         Ok(rows::fetch_one(&self.readers, id, message_from_row).await?)
     }
@@ -281,6 +319,22 @@ impl Store for SqliteStore {
         fence_ms: i64,
     ) -> Result<(), StoreError> {
         Ok(leases::release(&self.writer, &sql::SQLITE_LEASES, node, holder, fence_ms).await?)
+    }
+
+    async fn create_api_key(&self, key: &ApiKeyRow) -> Result<(), StoreError> {
+        Ok(keys::create(&self.writer, key).await?)
+    }
+
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        Ok(keys::by_id(&self.readers, id).await?)
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
+        Ok(keys::all(&self.readers).await?)
+    }
+
+    async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+        Ok(keys::revoke(&self.writer, id, at_ms).await?.rows_affected() == 1)
     }
 
     fn pool_stats(&self) -> PoolStats {

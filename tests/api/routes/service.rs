@@ -94,3 +94,34 @@ async fn responses_are_compressed_on_request() {
     let reply = get_with(&app, "/messages", ("accept-encoding", "gzip")).await;
     assert_eq!(reply.header("content-encoding"), Some("gzip"));
 }
+
+#[tokio::test]
+async fn invented_methods_add_a_bounded_number_of_metric_series() {
+    use rand::{Rng, SeedableRng};
+    let (_db, app) = crate::support::fresh_app().await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+    for _ in 0..10_000 {
+        let method: String = (0..rng.gen_range(3..12))
+            .map(|_| rng.gen_range(b'A'..=b'Z') as char)
+            .collect();
+        let uri = ["/messages", "/management/message-stats", "/nowhere"][rng.gen_range(0..3)];
+        let request = Request::builder()
+            .method(method.as_str())
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        let reply = send(&app, request).await;
+        assert!(matches!(reply.status.as_u16(), 404 | 405), "{method} {uri}");
+    }
+    let scrape = String::from_utf8(crate::support::get(&app, "/metrics").await.body).unwrap();
+    let methods: std::collections::BTreeSet<&str> = scrape
+        .lines()
+        .filter(|line| line.starts_with("twooter_http_requests_total{"))
+        .filter_map(|line| line.split("method=\"").nth(1)?.split('"').next())
+        .collect();
+    let known = [
+        "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE", "other",
+    ];
+    assert!(methods.contains("other"), "{methods:?}");
+    assert!(methods.iter().all(|m| known.contains(m)), "{methods:?}");
+}
