@@ -1,11 +1,14 @@
 //! The statistics as this instance last read them, at most [`MAX_AGE`] old: however many people
 //! ask, the database is asked once a second per instance and question. Concurrent requests for a
-//! stale answer wait for one read instead of each making their own.
+//! stale answer wait for one read instead of each making their own. Answers are kept as the JSON
+//! they are sent as: a fresh one costs a request a reference count, not a copy and a serialization.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
 
 use super::MessageStats;
 
@@ -26,7 +29,7 @@ pub struct Question {
     pub top: u32,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<(Instant, Arc<MessageStats>)>>>;
+type Slot = Arc<tokio::sync::Mutex<Option<(Instant, Bytes)>>>;
 
 /// Answers by question, each behind its own lock.
 #[derive(Default)]
@@ -35,13 +38,16 @@ pub struct StatsCache {
 }
 
 impl StatsCache {
-    /// The answer to `question`: remembered if it is fresh, else read with `read`.
-    pub async fn get<E, F>(&self, question: Question, read: F) -> Result<Arc<MessageStats>, E>
+    /// The answer to `question` as JSON: remembered if it is fresh, else read with `read`.
+    pub async fn get<E, F>(&self, question: Question, read: F) -> Result<Bytes, E>
     where
         F: Future<Output = Result<MessageStats, E>>,
     {
+        let json = |stats: MessageStats| {
+            Bytes::from(serde_json::to_vec(&stats).expect("maps of strings to numbers serialize"))
+        };
         let Some(slot) = self.slot(question) else {
-            return read.await.map(Arc::new);
+            return read.await.map(json);
         };
         let mut answer = slot.lock().await;
         if let Some((at, stats)) = answer.as_ref() {
@@ -50,7 +56,7 @@ impl StatsCache {
             }
         }
         let started = Instant::now();
-        let stats = Arc::new(read.await?);
+        let stats = json(read.await?);
         *answer = Some((started, stats.clone()));
         Ok(stats)
     }
