@@ -3,9 +3,15 @@
 Loaded by schemathesis.sh through SCHEMATHESIS_HOOKS.
 """
 
+import itertools
+import re
+
 import schemathesis
 
 STATS_PATH = "/management/message-stats"
+KEYS = itertools.count()
+# The Idempotency-Key pattern the OpenAPI document declares.
+KEY_PATTERN = re.compile(r'[A-Za-z0-9._~:+/=-]{8,255}|"[A-Za-z0-9._~:+/=-]{8,255}"')
 
 
 def _year(value):
@@ -15,6 +21,11 @@ def _year(value):
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    order_years(case)
+    one_key_one_request(case)
+
+
+def order_years(case):
     """`end` must not be before `start` (400 otherwise), a rule across two parameters.
 
     Swapping keeps every generated value, so a case stays exactly as valid or invalid against the
@@ -25,3 +36,20 @@ def before_call(context, case, kwargs):
     start, end = _year(case.query.get("start")), _year(case.query.get("end"))
     if start is not None and end is not None and end < start:
         case.query["start"], case.query["end"] = end, start
+
+
+def one_key_one_request(case):
+    """An Idempotency-Key names one request: sent again with another body it is refused (422),
+    by design. Valid generated keys are made unique per call, keeping their drawn text and the
+    pattern, so that a drawn key is never reused for another body; invalid ones are left as drawn,
+    to be refused. Reuse is tested in tests/api/idempotency.rs.
+    """
+    headers = case.headers or {}
+    key = headers.get("Idempotency-Key")
+    if case.operation.path != "/messages" or not isinstance(key, str):
+        return
+    if not KEY_PATTERN.fullmatch(key):
+        return
+    bare = key.strip('"')
+    headers["Idempotency-Key"] = f"{bare[:240]}-{next(KEYS)}"
+    case.headers = headers

@@ -43,18 +43,23 @@ async fn a_retry_gets_the_first_answer(backend: Backend) {
     };
     let app = app(db.store.clone());
     let body = json!({"text": "once", "tag": "idem"});
-    let first = post_keyed(&app, "key-1", &body).await;
+    let first = post_keyed(&app, "the-key-1", &body).await;
     assert_eq!(first.status, 201);
     assert_eq!(first.header("idempotent-replayed"), None);
     // The same body, spaced and ordered otherwise, is the same request.
-    let again = post_keyed(&app, "\"key-1\"", &json!({"tag": "idem", "text": "once"})).await;
+    let again = post_keyed(
+        &app,
+        "\"the-key-1\"",
+        &json!({"tag": "idem", "text": "once"}),
+    )
+    .await;
     assert_eq!(again.status, 201);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.json(), first.json());
     assert_eq!(again.header("location"), first.header("location"));
     assert_eq!(twoots_with_text(db.store.as_ref(), "idem", "once").await, 1);
 
-    let other = post_keyed(&app, "key-1", &json!({"text": "twice", "tag": "idem"})).await;
+    let other = post_keyed(&app, "the-key-1", &json!({"text": "twice", "tag": "idem"})).await;
     other.problem(422);
     assert_eq!(
         twoots_with_text(db.store.as_ref(), "idem", "twice").await,
@@ -62,19 +67,19 @@ async fn a_retry_gets_the_first_answer(backend: Backend) {
     );
 
     // Another key is another twoot; so is no key.
-    assert_eq!(post_keyed(&app, "key-2", &body).await.status, 201);
+    assert_eq!(post_keyed(&app, "the-key-2", &body).await.status, 201);
     assert_eq!(twoots_with_text(db.store.as_ref(), "idem", "once").await, 2);
 
-    for bad in ["", &"k".repeat(256)] {
+    for bad in ["", "short", &"k".repeat(256)] {
         let reply = post_keyed(&app, bad, &body).await;
         let problem = reply.invalid(400, &["Idempotency-Key"]);
         assert_eq!(problem["errors"][0]["in"], "header");
     }
     // An invalid body is refused before the key is used: the key stays free.
-    post_keyed(&app, "key-3", &json!({"text": "", "tag": "idem"}))
+    post_keyed(&app, "the-key-3", &json!({"text": "", "tag": "idem"}))
         .await
         .invalid(422, &["text"]);
-    assert_eq!(post_keyed(&app, "key-3", &body).await.status, 201);
+    assert_eq!(post_keyed(&app, "the-key-3", &body).await.status, 201);
 }
 
 async fn fifty_concurrent_requests_with_one_key_make_one_twoot(backend: Backend) {
@@ -139,7 +144,7 @@ async fn a_client_that_lost_its_answer_retries_safely(backend: Backend) {
     let body = json!({"text": "lost answer", "tag": "retry"}).to_string();
     let request = format!(
         "POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-         Idempotency-Key: lost-1\r\nContent-Length: {}\r\n\r\n{body}",
+         Idempotency-Key: lost-key-1\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     let mut client = tokio::net::TcpStream::connect(proxy.address).await.unwrap();
@@ -157,7 +162,7 @@ async fn a_client_that_lost_its_answer_retries_safely(backend: Backend) {
 
     let retry = reqwest::Client::new()
         .post(server.url("/messages"))
-        .header("idempotency-key", "lost-1")
+        .header("idempotency-key", "lost-key-1")
         .header("content-type", "application/json")
         .body(body)
         .send()

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::{Message, MessageText, NewMessage, Tag};
 use crate::http::auth::Caller;
@@ -41,15 +41,29 @@ pub struct CreateMessage {
 /// With an `Idempotency-Key`, a retry (after a timeout, through another instance) gets the first
 /// answer again, marked `Idempotent-Replayed: true`, and never makes a second twoot. Keys are
 /// remembered for 24 hours, per API key (or for all clients without one).
+/// The headers a post may carry, for the OpenAPI document (read by [`idempotency::key`]).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct PostHeaders {
+    /// Makes retries safe: unique per twoot (a UUID), 8 to 255 letters, digits or `._~:+/=-`,
+    /// bare or as a quoted string.
+    #[serde(rename = "Idempotency-Key")]
+    #[param(
+        nullable = false,
+        min_length = 8,
+        max_length = 257,
+        pattern = "^([A-Za-z0-9._~:+/=-]{8,255}|\"[A-Za-z0-9._~:+/=-]{8,255}\")$"
+    )]
+    idempotency_key: Option<String>,
+}
+
 #[utoipa::path(
     post,
     path = "/messages",
     tag = "messages",
     request_body = CreateMessage,
-    params(
-        ("Idempotency-Key" = Option<String>, Header,
-            description = "Makes retries safe: 1 to 255 printable ASCII characters, unique per twoot (a UUID)"),
-    ),
+    params(PostHeaders),
     responses(
         (status = 201, description = "Posted, or (with `Idempotent-Replayed: true`) posted before under this Idempotency-Key", body = crate::domain::Message,
             headers(("Location" = String, description = "The new twoot's address"),

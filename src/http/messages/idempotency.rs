@@ -21,11 +21,18 @@ use crate::store::IdempotentResponse;
 /// How long a key is remembered: a client may retry for this long and still get the first answer.
 pub const KEY_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// Shortest key accepted: a key must be unique per twoot, which a few characters are not.
+pub const MIN_KEY_LENGTH: usize = 8;
 /// Longest key accepted: room for any UUID, ULID or hash a client would use.
 pub const MAX_KEY_LENGTH: usize = 255;
+/// The characters a key is made of: those of UUIDs, ULIDs, base64 and hex digests. The OpenAPI
+/// document states the same rule as a pattern, so that clients and fuzzers see what is taken.
+fn is_key_character(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"._~:+/=-".contains(&byte)
+}
 
-/// The `Idempotency-Key` header: `None` without one, 400 for one that is empty, too long, or not
-/// printable ASCII.
+/// The `Idempotency-Key` header: `None` without one, 400 for one that is not 8 to 255 key
+/// characters (letters, digits and `._~:+/=-`), bare or as a quoted string.
 pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(&IDEMPOTENCY_KEY) else {
         return Ok(None);
@@ -33,7 +40,9 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let bad = || {
         ApiError::BadParameters(vec![FieldError::header(
             "Idempotency-Key",
-            format!("must be 1 to {MAX_KEY_LENGTH} printable ASCII characters"),
+            format!(
+                "must be {MIN_KEY_LENGTH} to {MAX_KEY_LENGTH} letters, digits or ._~:+/=- (a UUID)"
+            ),
         )])
     };
     let key = value.to_str().map_err(|_| bad())?.trim();
@@ -42,8 +51,8 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         .strip_prefix('"')
         .and_then(|k| k.strip_suffix('"'))
         .unwrap_or(key);
-    let printable = key.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
-    if key.is_empty() || key.len() > MAX_KEY_LENGTH || !printable {
+    let length_ok = (MIN_KEY_LENGTH..=MAX_KEY_LENGTH).contains(&key.len());
+    if !length_ok || !key.bytes().all(is_key_character) {
         return Err(bad());
     }
     Ok(Some(key.to_owned()))
@@ -122,11 +131,20 @@ mod tests {
     fn reads_keys_and_refuses_bad_ones() {
         let mut headers = HeaderMap::new();
         assert_eq!(key(&headers).unwrap(), None);
-        for (raw, read) in [("abc-123", "abc-123"), ("\"8e03978e\"", "8e03978e")] {
+        for (raw, read) in [("abc-1234", "abc-1234"), ("\"8e03978e\"", "8e03978e")] {
             headers.insert(&IDEMPOTENCY_KEY, HeaderValue::from_str(raw).unwrap());
             assert_eq!(key(&headers).unwrap().as_deref(), Some(read));
         }
-        for bad in ["", "\"\"", &"k".repeat(256)] {
+        for bad in [
+            "",
+            "\"\"",
+            "0",
+            "true",
+            "short",
+            "with space",
+            "{\"a\": 1}",
+            &"k".repeat(256),
+        ] {
             headers.insert(&IDEMPOTENCY_KEY, HeaderValue::from_str(bad).unwrap());
             assert!(key(&headers).is_err(), "{bad}");
         }

@@ -8,9 +8,9 @@ pub mod cache;
 
 use std::collections::BTreeMap;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
-use axum::body::Bytes;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
