@@ -102,10 +102,5 @@ mod tests {
                 prop_assert_eq!(id.unix_ms(), ms);
             }
         }
-
-        #[test]
-        fn the_same_row_always_gets_the_same_id(ms in 0..=super::super::MAX_TIMESTAMP_MS, ordinal: u64, probe: u32) {
-            prop_assert_eq!(imported_id(at(ms), ordinal, probe), imported_id(at(ms), ordinal, probe));
-        }
     }
 }
