@@ -486,6 +486,8 @@ mod tests {
             ("NODE_ID", "1024", "NODE_ID"),
             ("NODE_LEASE_TTL", "1s", "NODE_LEASE_TTL"),
             ("MAX_CLOCK_SKEW", "never", "MAX_CLOCK_SKEW"),
+            ("POST_COMMIT_DEADLINE", "soon", "POST_COMMIT_DEADLINE"),
+            ("POST_COMMIT_DEADLINE", "50ms", "POST_COMMIT_DEADLINE"),
             (
                 "DATABASE_URL",
                 "mysql://u@db/t?ssl-mode=sometimes",
