@@ -35,7 +35,18 @@ impl Galera {
 
     /// Boots a cluster of `size` nodes and waits until every node is synced.
     pub async fn start(size: usize) -> Self {
-        let gcomm: Vec<u16> = (0..size).map(|_| free_port()).collect();
+        // Three ports a node, all taken at once and all distinct: a port the system hands out
+        // free, once released, can come back for the next ask, and a node whose IST port is
+        // another's group port cannot join.
+        let mut ports = std::collections::BTreeSet::new();
+        let mut order = Vec::with_capacity(size * 3);
+        while order.len() < size * 3 {
+            let port = free_port();
+            if ports.insert(port) {
+                order.push(port);
+            }
+        }
+        let gcomm: Vec<u16> = order[..size].to_vec();
         let cluster_address = format!(
             "--wsrep-cluster-address=gcomm://{}",
             gcomm
@@ -47,7 +58,7 @@ impl Galera {
         let cluster_name = format!("twooter-test-{:08x}", rand::random::<u32>());
         let mut nodes = Vec::with_capacity(size);
         for (index, port) in gcomm.iter().enumerate() {
-            let (ist, sst) = (free_port(), free_port());
+            let (ist, sst) = (order[size + 2 * index], order[size + 2 * index + 1]);
             let args = vec![
                 "--wsrep-on=ON".to_owned(),
                 format!("--wsrep-provider={PROVIDER}"),
