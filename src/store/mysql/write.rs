@@ -1,0 +1,254 @@
+//! Writing twoots and their counts: one transaction per call, run again when InnoDB or Galera
+//! aborted it for a conflict that waiting out is the remedy for.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use sqlx::{MySql, QueryBuilder, Row};
+
+use super::MySqlStore;
+use crate::domain::NewMessage;
+use crate::store::{
+    count_increments, duplicate_or, idempotency, place, sql, IdempotentInsert, IdempotentResponse,
+    Placement, StoreError,
+};
+
+/// Rows per multi-row INSERT: well under `max_allowed_packet` for 280-character texts.
+const ROWS_PER_INSERT: usize = 1000;
+
+/// Counter rows per (year, tag), in groups; see the migration. A post counts in a random slot of
+/// its writer's group, chosen by the node number its id carries: writers in different groups never
+/// touch the same counter row. On one server that only spreads row locks; on a Galera cluster,
+/// where writers on different nodes do not wait for each other's locks but fail certification at
+/// commit, it keeps instances on different nodes from aborting each other's posts to a popular tag.
+const COUNT_SLOT_GROUPS: u16 = 8;
+/// Slots in each group: how many posts of one writer to one (year, tag) can hold their counter row
+/// at once.
+const COUNT_SLOTS_PER_GROUP: u16 = 8;
+
+/// Attempts at a transaction that InnoDB aborted to break a deadlock, or that lost Galera's
+/// certification to a concurrent one on another node: both are over in milliseconds, and a short
+/// random pause lets the winner commit before the next attempt.
+const CONFLICT_ATTEMPTS: u32 = 8;
+
+/// Attempts at a transaction that timed out waiting for a lock: each has already waited
+/// `innodb_lock_wait_timeout`, so one more is all a request can afford.
+const LOCK_WAIT_ATTEMPTS: u32 = 2;
+
+impl MySqlStore {
+    /// One attempt at an idempotent post.
+    async fn try_insert_idempotent(
+        &self,
+        message: &NewMessage,
+        response: &IdempotentResponse,
+        live_after_ms: i64,
+        commit_by: DateTime<Utc>,
+    ) -> Result<IdempotentAttempt, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(found) = idempotency::find(&mut *tx, &response.client, &response.key).await? {
+            if found.created_at > live_after_ms {
+                return Ok(IdempotentAttempt::Done(IdempotentInsert::Existing(found)));
+            }
+            idempotency::delete(&mut *tx, &response.client, &response.key).await?;
+        }
+        // The key's row first: a concurrent request with the same key waits here on its lock,
+        // not after it has also written a twoot.
+        match idempotency::insert(&mut *tx, response, message.tag.as_str()).await {
+            Err(error) if idempotency::is_taken(&error) => return Ok(IdempotentAttempt::KeyTaken),
+            result => result?,
+        }
+        insert_rows(&mut tx, vec![message]).await?;
+        if Utc::now() > commit_by {
+            tx.rollback().await?;
+            return Ok(IdempotentAttempt::PastDeadline);
+        }
+        tx.commit().await?;
+        Ok(IdempotentAttempt::Done(IdempotentInsert::Stored))
+    }
+
+    /// [`Self::try_insert`], again after a deadlock or a certification failure (up to
+    /// `CONFLICT_ATTEMPTS` in all) or a lock wait timeout (`LOCK_WAIT_ATTEMPTS`).
+    pub(super) async fn insert_retrying(
+        &self,
+        messages: &[NewMessage],
+        skip_stored: bool,
+        commit_by: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Placement>, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let error = match self.try_insert(messages, skip_stored, commit_by).await {
+                Ok(Some(placements)) => return Ok(placements),
+                Ok(None) => return Err(StoreError::PastCommitDeadline),
+                Err(error) => error,
+            };
+            let retry = match mysql_error_number(&error) {
+                Some(DEADLOCK) => attempt < CONFLICT_ATTEMPTS,
+                Some(LOCK_WAIT_TIMEOUT) => attempt < LOCK_WAIT_ATTEMPTS,
+                _ => false,
+            };
+            if !retry {
+                return Err(duplicate_or(error, messages));
+            }
+            conflict_pause(attempt).await;
+            attempt += 1;
+        }
+    }
+
+    /// Inserts `messages` with their counts in one transaction; with `skip_stored`, only those
+    /// whose id is free, saying what became of each. `None` when `commit_by` passed before the
+    /// commit, which was then rolled back.
+    async fn try_insert(
+        &self,
+        messages: &[NewMessage],
+        skip_stored: bool,
+        commit_by: Option<DateTime<Utc>>,
+    ) -> Result<Option<Vec<Placement>>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let (placements, fresh) = if skip_stored {
+            let mut stored = HashMap::new();
+            for chunk in messages.chunks(ROWS_PER_INSERT) {
+                let mut lookup = QueryBuilder::<MySql>::new(sql::STORED_BY_ID);
+                let mut ids = lookup.separated(", ");
+                for message in chunk {
+                    ids.push_bind(message.id.as_i64());
+                }
+                ids.push_unseparated(")");
+                for row in lookup.build().fetch_all(&mut *tx).await? {
+                    stored.insert(
+                        row.try_get("id")?,
+                        (row.try_get("tag")?, row.try_get("text")?),
+                    );
+                }
+            }
+            place(messages, &stored)
+        } else {
+            (
+                vec![Placement::Stored; messages.len()],
+                messages.iter().collect(),
+            )
+        };
+        insert_rows(&mut tx, fresh).await?;
+        if commit_by.is_some_and(|deadline| Utc::now() > deadline) {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        tx.commit().await?;
+        Ok(Some(placements))
+    }
+
+    /// [`Self::try_insert_idempotent`], again after a deadlock or a certification failure.
+    pub(super) async fn insert_idempotent_retrying(
+        &self,
+        message: &NewMessage,
+        response: &IdempotentResponse,
+        live_after_ms: i64,
+        commit_by: DateTime<Utc>,
+    ) -> Result<IdempotentInsert, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let error = match self
+                .try_insert_idempotent(message, response, live_after_ms, commit_by)
+                .await
+            {
+                Ok(IdempotentAttempt::Done(done)) => return Ok(done),
+                Ok(IdempotentAttempt::PastDeadline) => return Err(StoreError::PastCommitDeadline),
+                // The other request committed (its record is there to replay) or rolled back.
+                Ok(IdempotentAttempt::KeyTaken) => {
+                    let found =
+                        idempotency::find(&self.pool, &response.client, &response.key).await?;
+                    return Ok(found.map_or(IdempotentInsert::Conflict, IdempotentInsert::Existing));
+                }
+                Err(error) => error,
+            };
+            if !is_lock_conflict(&error) || attempt >= CONFLICT_ATTEMPTS {
+                return Err(duplicate_or(error, std::slice::from_ref(message)));
+            }
+            conflict_pause(attempt).await;
+            attempt += 1;
+        }
+    }
+}
+
+/// Stores `rows` and counts them, inside `tx`.
+async fn insert_rows(
+    tx: &mut sqlx::Transaction<'_, MySql>,
+    rows: Vec<&NewMessage>,
+) -> Result<(), sqlx::Error> {
+    // In primary-key order, each chunk lands in neighbouring pages of the clustered index.
+    let mut sorted = rows;
+    sorted.sort_unstable_by_key(|message| message.id);
+    for chunk in sorted.chunks(ROWS_PER_INSERT) {
+        let mut insert =
+            QueryBuilder::<MySql>::new("INSERT INTO messages (id, tag, text, created_at) ");
+        insert.push_values(chunk, |mut row, message| {
+            row.push_bind(message.id.as_i64())
+                .push_bind(message.tag.as_str())
+                .push_bind(message.text.as_str())
+                .push_bind(message.timestamp.naive_utc());
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    // Slots spread concurrent posts; a bulk load is one writer, and keeping its counts in slot
+    // 0 keeps statistics at one row per (year, tag) for everything but recent posts.
+    let slot = match sorted.as_slice() {
+        [post] => {
+            let group = post.id.node().get() % COUNT_SLOT_GROUPS;
+            group * COUNT_SLOTS_PER_GROUP + rand::thread_rng().gen_range(0..COUNT_SLOTS_PER_GROUP)
+        }
+        _ => 0,
+    };
+    for chunk in count_increments(sorted.iter().copied()).chunks(ROWS_PER_INSERT) {
+        let mut upsert =
+            QueryBuilder::<MySql>::new("INSERT INTO message_counts (year, tag, slot, count) ");
+        upsert.push_values(chunk, |mut row, ((year, tag), count)| {
+            row.push_bind(*year)
+                .push_bind(*tag)
+                .push_bind(slot)
+                .push_bind(*count);
+        });
+        // VALUES() is deprecated in MySQL 8 but is the one spelling MariaDB and Vitess share.
+        upsert.push(" ON DUPLICATE KEY UPDATE count = count + VALUES(count)");
+        upsert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// How one attempt at an idempotent post ended, short of a database error.
+enum IdempotentAttempt {
+    Done(IdempotentInsert),
+    /// Another request's record of the key took the row first.
+    KeyTaken,
+    /// The commit deadline passed; the transaction was rolled back.
+    PastDeadline,
+}
+
+/// InnoDB rolled the transaction back to break a deadlock, or Galera's certification failed it.
+const DEADLOCK: u16 = 1213;
+/// InnoDB gave up waiting for a row lock.
+const LOCK_WAIT_TIMEOUT: u16 = 1205;
+
+/// The server's error number, for errors the server sent.
+fn mysql_error_number(error: &sqlx::Error) -> Option<u16> {
+    error
+        .as_database_error()
+        .and_then(|db| db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
+        .map(sqlx::mysql::MySqlDatabaseError::number)
+}
+
+/// Whether running the transaction again is the remedy (a deadlock or a lock wait timeout).
+pub(super) fn is_lock_conflict(error: &sqlx::Error) -> bool {
+    matches!(
+        mysql_error_number(error),
+        Some(DEADLOCK | LOCK_WAIT_TIMEOUT)
+    )
+}
+
+/// Up to 1, 2, 4 … 32 ms after attempt 1, 2, 3 …, at random, so that conflicting writers spread
+/// out and the winner commits before the next attempt.
+async fn conflict_pause(attempt: u32) {
+    let ceiling_us = (1u64 << attempt.min(5)) * 1000;
+    let pause = rand::thread_rng().gen_range(0..=ceiling_us);
+    tokio::time::sleep(Duration::from_micros(pause)).await;
+}
