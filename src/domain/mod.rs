@@ -12,5 +12,5 @@ pub use id::{
 };
 pub use key::{PresentedKey, Role, SecretHash};
 pub use message::{Message, NewMessage};
-pub use tag::{Tag, TAG_PATTERN};
-pub use text::{MessageText, TEXT_PATTERN};
+pub use tag::{Tag, MAX_TAG_CHARS, TAG_PATTERN};
+pub use text::{MessageText, MAX_TEXT_CHARS, TEXT_PATTERN};

@@ -1,5 +1,6 @@
 //! The HTTP API: routes, the OpenAPI document generated from them, and the middleware around them.
 
+pub mod app;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -79,14 +80,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     openapi
 }
 
-/// The whole application: API routes, `/openapi.json`, Swagger UI at `/docs`, and problem-details
-/// answers for unknown routes and methods.
+/// The whole application: API routes, `/openapi.json`, Swagger UI at `/docs`, the web client at
+/// `/app`, and problem-details answers for unknown routes and methods.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.body_limit;
     let (routes, mut openapi) = api().with_state(state.clone()).split_for_parts();
     auth::document(&mut openapi);
     routes
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(app::routes())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))

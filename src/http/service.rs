@@ -1,8 +1,8 @@
 //! What the service is and whether it is up: `/`, `/healthz`, `/readyz`, `/metrics`.
 
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -23,6 +23,8 @@ pub struct ServiceInfo {
     pub docs: &'static str,
     /// Where the OpenAPI document is.
     pub openapi: &'static str,
+    /// Where the web client is.
+    pub app: &'static str,
 }
 
 /// The answer of the health probes.
@@ -33,15 +35,29 @@ pub struct Health {
 }
 
 /// Describe the service.
+///
+/// A browser asking for HTML (its `Accept` names `text/html` and no JSON) is sent to the web
+/// client instead.
 #[utoipa::path(get, path = "/", tag = "service",
-    responses((status = 200, description = "What this service is", body = ServiceInfo)))]
-pub async fn root() -> Json<ServiceInfo> {
-    Json(ServiceInfo {
+    responses(
+        (status = 200, description = "What this service is", body = ServiceInfo),
+        (status = 303, description = "A browser asking for HTML: the web client is at the `Location`",
+            headers(("Location" = String, description = "`/app`"))),
+    ))]
+pub async fn root(headers: HeaderMap) -> Response {
+    // Caches keep the page and the JSON apart.
+    let vary = [(header::VARY, "accept")];
+    if crate::http::app::wants_html(&headers) {
+        return (vary, Redirect::to(crate::http::app::PATH)).into_response();
+    }
+    let info = Json(ServiceInfo {
         name: "twooter",
         version: env!("CARGO_PKG_VERSION"),
         docs: "/docs",
         openapi: "/openapi.json",
-    })
+        app: crate::http::app::PATH,
+    });
+    (vary, info).into_response()
 }
 
 /// Liveness: the process is up and serving.
