@@ -62,8 +62,21 @@ pub async fn check_clock(config: &Config, store: &dyn Store) -> anyhow::Result<(
 pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator>) -> axum::Router {
     crate::metrics::install();
     crate::telemetry::register_log_events();
+    let store: Arc<dyn Store> = Arc::new(InstrumentedStore(store));
+    let hub = crate::live::Hub::new(
+        store.clone(),
+        crate::live::Settings {
+            max_subscribers: config.stream.max_subscribers,
+            max_per_client: config.stream.max_per_client,
+            buffer: config.stream.buffer,
+            settle_after: config
+                .post_commit_deadline
+                .saturating_add(config.max_clock_skew),
+            redis_url: config.redis_url.clone(),
+        },
+    );
     let state = AppState {
-        store: Arc::new(InstrumentedStore(store)),
+        store,
         ids,
         readiness_timeout: config.readiness_timeout,
         body_limit: config.body_limit,
@@ -74,6 +87,8 @@ pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator
             commit_within: config.post_commit_deadline,
             clock_skew: config.max_clock_skew,
         },
+        hub: Arc::new(hub),
+        heartbeat: config.stream.heartbeat,
     };
     middleware::wrap(
         http::router(state),
