@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{broadcast, Notify, OnceCell};
+use tokio::sync::{broadcast, watch, Notify, OnceCell};
 
 use crate::domain::{Message, MessageId};
 use crate::store::{Store, StoreError};
@@ -69,7 +69,8 @@ impl Event {
 /// Why a subscription was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SubscribeError {
-    #[error("this instance has as many subscribers as it takes")]
+    /// Full, or stopping.
+    #[error("this instance has as many subscribers as it takes, or is stopping")]
     Full,
     #[error("this client has as many subscriptions as it may")]
     ClientFull,
@@ -92,6 +93,8 @@ struct Shared {
     broker_up: AtomicBool,
     /// Every twoot stored with an id at or above this is delivered, or will be, by the reader.
     floor: AtomicI64,
+    /// True once the instance is stopping: every subscription ends.
+    closed: watch::Sender<bool>,
     subscribers: Mutex<Slots>,
 }
 
@@ -107,6 +110,8 @@ pub struct Subscription {
     /// Every twoot the reader sends from now on has an id at or above this: a replay from the
     /// store needs to remember, of the ids it sends, only those.
     pub floor: MessageId,
+    /// Turns true when the instance stops.
+    pub closed: watch::Receiver<bool>,
     _slot: Slot,
 }
 
@@ -143,6 +148,7 @@ impl Hub {
                 broker,
                 broker_up: AtomicBool::new(false),
                 floor: AtomicI64::new(0),
+                closed: watch::Sender::new(false),
                 subscribers: Mutex::default(),
             }),
             started: OnceCell::new(),
@@ -156,6 +162,11 @@ impl Hub {
         self.shared.broker.publish(id);
     }
 
+    /// Ends every subscription, and refuses new ones: the instance is stopping.
+    pub fn close(&self) {
+        self.shared.closed.send_replace(true);
+    }
+
     /// Whether the reader hears the broker now (false without one).
     pub fn broker_up(&self) -> bool {
         self.shared.broker_up.load(Ordering::Relaxed)
@@ -166,7 +177,7 @@ impl Hub {
         let shared = &self.shared;
         {
             let mut slots = shared.subscribers.lock().expect("never poisoned");
-            if slots.total >= shared.settings.max_subscribers {
+            if slots.total >= shared.settings.max_subscribers || *shared.closed.borrow() {
                 return Err(SubscribeError::Full);
             }
             let mine = slots.per_client.entry(client).or_default();
@@ -190,6 +201,7 @@ impl Hub {
         Ok(Subscription {
             events: shared.sender.subscribe(),
             floor,
+            closed: shared.closed.subscribe(),
             _slot: slot,
         })
     }

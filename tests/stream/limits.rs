@@ -219,3 +219,20 @@ async fn idle_streams_get_heartbeats_and_cors_headers() {
     let id = post(&reqwest::Client::new(), &server, "between beats", "beat").await;
     assert_eq!(stream.ids(1, Duration::from_secs(5)).await, [id]);
 }
+
+#[tokio::test]
+async fn a_stopping_instance_ends_its_streams_and_drains_in_time() {
+    let db = TestDb::sqlite().await;
+    // The grace period is long: the instance stops sooner only because its streams end.
+    let mut server = instance(&db.url, &[("SHUTDOWN_GRACE_PERIOD", "30s")]);
+    let mut stream = Sse::open(&server.url("/messages/stream"), None).await;
+    let started = Instant::now();
+    server.terminate();
+    assert!(
+        stream.next(Duration::from_secs(5)).await.is_none(),
+        "the stream went on"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let status = server.wait(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+}

@@ -104,7 +104,11 @@ impl Feed {
                 }
                 continue;
             }
-            match self.subscription.events.recv().await {
+            let received = tokio::select! {
+                received = self.subscription.events.recv() => received,
+                _ = self.subscription.closed.wait_for(|closed| *closed) => return None,
+            };
+            match received {
                 Ok(event) => {
                     let wanted = self
                         .tag
