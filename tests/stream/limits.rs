@@ -211,6 +211,12 @@ async fn idle_streams_get_heartbeats_and_cors_headers() {
         "http://app.example"
     );
     let mut stream = Sse::open(&server.url("/messages/stream"), None).await;
+    let headers = stream.response.headers();
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert_eq!(
+        headers["x-accel-buffering"], "no",
+        "nginx must not buffer events"
+    );
     for _ in 0..3 {
         let frame = stream.next(Duration::from_secs(2)).await.expect("a frame");
         assert_eq!(frame.comment.as_deref(), Some("heartbeat"), "{frame:?}");

@@ -10,7 +10,7 @@ mod feed;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -101,9 +101,15 @@ pub async fn stream_messages(
     };
     let feed = feed::Feed::start(state.store.clone(), subscription, tag, after).await?;
     let keep_alive = KeepAlive::new().interval(state.heartbeat).text("heartbeat");
-    Ok(Sse::new(feed.events())
+    let mut response = Sse::new(feed.events())
         .keep_alive(keep_alive)
-        .into_response())
+        .into_response();
+    // nginx would otherwise hold events back in its proxy buffer.
+    response.headers_mut().insert(
+        HeaderName::from_static("x-accel-buffering"),
+        HeaderValue::from_static("no"),
+    );
+    Ok(response)
 }
 
 /// Reads the tag and the cursor, reporting every bad one at once as `GET /messages` does.
