@@ -374,6 +374,17 @@ def stream_section(results):
         f"{memory['open_s']:.1f} s).",
         "",
     ]
+    connection = results.get("connection_memory")
+    if connection:
+        lines += [
+            f"For comparison, {connection['subscribers']:,} idle keep-alive connections that each "
+            f"made one `GET /healthz`, on a fresh instance: "
+            f"{connection['per_subscriber_bytes'] / 1024:.1f} KiB each. The stream's own share of a "
+            f"subscriber is the difference, "
+            f"{(memory['per_subscriber_bytes'] - connection['per_subscriber_bytes']) / 1024:.1f} KiB; "
+            "the rest is what any open HTTP connection costs this server.",
+            "",
+        ]
     return lines
 
 

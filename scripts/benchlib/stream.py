@@ -1,6 +1,7 @@
 """The live stream run, `scripts/bench --stream`: how long a twoot takes from its commit on one
 instance to a subscriber of another (two instances on one MariaDB database, woken through a
-private Redis), and the memory one idle subscriber costs an instance holding 10,000 of them.
+private Redis), and the memory one idle subscriber costs an instance holding 10,000 of them,
+beside what as many idle keep-alive connections cost an instance of their own.
 
 Latency: twoots are posted one at a time through instance A, paced so that none queues behind
 another, while a subscriber of instance B reads the stream. The commit falls between the POST
@@ -131,10 +132,10 @@ def rss_kib(pid):
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-def idle_memory(server, subscribers):
+def idle_memory(server, subscribers, path="/messages/stream"):
     before = rss_kib(server.pid)
     started = time.monotonic()
-    connections = [open_stream(server.port, "/messages/stream")[0] for _ in range(subscribers)]
+    connections = [open_stream(server.port, path)[0] for _ in range(subscribers)]
     opened_s = time.monotonic() - started
     time.sleep(2)
     after = rss_kib(server.pid)
@@ -168,6 +169,12 @@ def bench(args):
         results = {"latency": latency(a, b, args.stream_events, 0.02)}
         log(f"idle memory: {subscribers} subscribers on B")
         results["memory"] = idle_memory(b, subscribers)
+        # The same count of idle keep-alive connections that each made one cheap request, on an
+        # instance of their own: what any connection costs, against which the stream's share shows.
+        c = Server(url, args.pool, root / "c.log", settings)
+        servers.append(c)
+        log(f"idle memory: {subscribers} keep-alive connections after GET /healthz on C")
+        results["connection_memory"] = idle_memory(c, subscribers, "/healthz")
     finally:
         for server in servers:
             server.stop()
