@@ -60,10 +60,33 @@ pub async fn check_clock(config: &Config, store: &dyn Store) -> anyhow::Result<(
 
 /// The router with its state and middleware, ready to serve; every query it makes is timed.
 pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator>) -> axum::Router {
+    build(config, store, ids).0
+}
+
+/// [`build_router`], and the live feed it serves, to close at shutdown.
+fn build(
+    config: &Config,
+    store: Arc<dyn Store>,
+    ids: Arc<IdGenerator>,
+) -> (axum::Router, Arc<crate::live::Hub>) {
     crate::metrics::install();
     crate::telemetry::register_log_events();
+    let store: Arc<dyn Store> = Arc::new(InstrumentedStore(store));
+    let hub = crate::live::Hub::new(
+        store.clone(),
+        crate::live::Settings {
+            max_subscribers: config.stream.max_subscribers,
+            max_per_client: config.stream.max_per_client,
+            buffer: config.stream.buffer,
+            settle_after: config
+                .post_commit_deadline
+                .saturating_add(config.max_clock_skew),
+            redis_url: config.redis_url.clone(),
+        },
+    );
+    let hub = Arc::new(hub);
     let state = AppState {
-        store: Arc::new(InstrumentedStore(store)),
+        store,
         ids,
         readiness_timeout: config.readiness_timeout,
         body_limit: config.body_limit,
@@ -74,14 +97,17 @@ pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator
             commit_within: config.post_commit_deadline,
             clock_skew: config.max_clock_skew,
         },
+        hub: hub.clone(),
+        heartbeat: config.stream.heartbeat,
     };
-    middleware::wrap(
+    let router = middleware::wrap(
         http::router(state),
         &middleware::Options {
             request_timeout: config.request_timeout,
             cors_origins: config.cors_origins.clone(),
         },
-    )
+    );
+    (router, hub)
 }
 
 /// Runs the server until SIGTERM or SIGINT, then lets in-flight requests finish within the grace
@@ -110,7 +136,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    let router = build_router(&config, store.clone(), ids.ids());
+    let (router, hub) = build(&config, store.clone(), ids.ids());
     let purge = tokio::spawn(purge_expired_idempotency_keys(store.clone()));
     tracing::info!(
         address = %listener.local_addr()?,
@@ -125,6 +151,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let server = accept_loop(listener, router, &config, async move {
         shutdown_signal().await;
         let _ = stop_tx.send(Some(Instant::now()));
+        // Streams never finish on their own: end them now, so that their clients reconnect to
+        // another instance at once and this one drains in time.
+        hub.close();
     });
     let grace = config.shutdown_grace;
     let mut stopped = stop_rx.clone();

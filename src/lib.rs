@@ -8,6 +8,7 @@ pub mod domain;
 pub mod http;
 pub mod import;
 pub mod lease;
+pub mod live;
 pub mod metrics;
 pub mod recount;
 pub mod seed;
@@ -34,8 +35,9 @@ mod layering {
         ("recount", &["domain", "store"]),
         ("metrics", &["domain", "store"]),
         ("telemetry", &["config"]),
+        ("live", &["domain", "store"]),
         ("lease", &["domain", "store", "metrics", "telemetry"]),
-        ("http", &["domain", "store", "metrics", "telemetry"]),
+        ("http", &["domain", "live", "store", "metrics", "telemetry"]),
         (
             "app",
             &[
@@ -43,6 +45,7 @@ mod layering {
                 "domain",
                 "http",
                 "lease",
+                "live",
                 "metrics",
                 "seed",
                 "store",

@@ -8,9 +8,9 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from . import galera, procs, runs
+from . import galera, procs, runs, stream
 from .common import ENDPOINTS, LABELS, WORK, log
-from .report import DOC, publish
+from .report import DOC, publish, publish_block, stream_section
 from .runs import bench_database, estimated_minutes, new_results, time_import
 
 DESCRIPTION = """\
@@ -95,6 +95,13 @@ def options():
                         help="twoots seeded for the Galera comparison (default 100k)")
     parser.add_argument("--galera-connections", type=int, default=64,
                         help="wrk connections in all for the Galera comparison (default 64)")
+    parser.add_argument("--stream", action="store_true",
+                        help="run only the live stream's figures: commit-to-subscriber latency across "
+                             "two instances, and memory per idle subscriber")
+    parser.add_argument("--stream-events", type=int, default=500,
+                        help="twoots timed for the stream latency (default 500)")
+    parser.add_argument("--stream-subscribers", type=parse_count, default=10_000,
+                        help="idle subscribers for the stream's memory figure (default 10k)")
     parser.add_argument("--import-only", action="store_true",
                         help="run only the import timing (--import-rows rows), printed, not written "
                              "into docs/BENCHMARKS.md")
@@ -132,11 +139,14 @@ def main():
     (WORK / "logs").mkdir(exist_ok=True)
     # The Galera comparison measures only the server.
     if not args.no_build:
-        procs.build(raw=not args.galera)
-    procs.check_binaries(raw=not args.galera)
-    procs.ensure_wrk()
+        procs.build(raw=not (args.galera or args.stream))
+    procs.check_binaries(raw=not (args.galera or args.stream))
+    if not args.stream:
+        procs.ensure_wrk()
     if args.galera:
         return galera_main(args)
+    if args.stream:
+        return stream_main(args)
     if args.import_only:
         results = {}
         time_import(args, results)
@@ -179,6 +189,20 @@ def galera_main(args):
     text = galera.render(results, described, f"`{runs.commit()}`", date)
     (WORK / "galera-results.json").write_text(json.dumps(results, indent=1))
     galera.publish(text, DOC, args.no_docs)
+    log(f"done in {(time.monotonic() - started) / 60:.1f} min")
+    return 0
+
+
+def stream_main(args):
+    started = time.monotonic()
+    results = stream.bench(args)
+    machine = runs.machine()
+    results["machine"] = (f"{machine['nproc']} CPUs ({machine['cpu']}), "
+                          f"{machine['memory_gb']:.0f} GB, {machine['kernel']}")
+    results["commit"] = runs.commit()
+    results["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    (WORK / "stream-results.json").write_text(json.dumps(results, indent=1))
+    publish_block(stream_section(results), "stream", "Live stream", args.no_docs)
     log(f"done in {(time.monotonic() - started) / 60:.1f} min")
     return 0
 

@@ -152,7 +152,10 @@ st_status=0
   cd "$report"
   export HYPOTHESIS_STORAGE_DIRECTORY="$report/.hypothesis"
   export SCHEMATHESIS_HOOKS="$root/scripts/stages/schemathesis_hooks.py"
+  # The live stream never ends, so every case would run into the request timeout; its
+  # parameters, headers and limits are tested in tests/stream.
   exec "$root/$VENV/bin/schemathesis" run "$base/openapi.json" \
+    --exclude-path /messages/stream \
     --checks all \
     --mode all \
     --header "Authorization: Bearer $admin_key" \

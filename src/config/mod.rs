@@ -45,6 +45,10 @@ pub const VARIABLES: &[&str] = &[
     "POSTING",
     "HEADER_TIMEOUT",
     "MAX_CONNECTIONS",
+    "STREAM_MAX_SUBSCRIBERS",
+    "STREAM_MAX_PER_CLIENT",
+    "STREAM_HEARTBEAT",
+    "STREAM_BUFFER",
 ];
 
 /// A setting that cannot be used, with the variable that holds it.
@@ -76,8 +80,8 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Whether the URL came from the prototype's `DB_URL` rather than `DATABASE_URL`.
     pub database_url_from_db_url: bool,
-    /// `REDIS_URL`: checked at start-up so that a deployment can set it now; the shared rate
-    /// limits and the live stream's fan-out are what will use it.
+    /// `REDIS_URL`: where instances wake each other's live stream (pub/sub); without it each
+    /// instance polls the database for new twoots.
     pub redis_url: Option<String>,
     /// `DATABASE_MAX_CONNECTIONS` and `DATABASE_ACQUIRE_TIMEOUT`.
     pub pool: PoolConfig,
@@ -113,6 +117,22 @@ pub struct Config {
     pub header_timeout: Duration,
     /// `MAX_CONNECTIONS`: most connections open at once; more wait to be accepted.
     pub max_connections: u32,
+    /// The live stream's limits and pace.
+    pub stream: StreamConfig,
+}
+
+/// Settings of `GET /messages/stream`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamConfig {
+    /// `STREAM_MAX_SUBSCRIBERS`: most streams open at once on this instance; more are answered 503.
+    pub max_subscribers: usize,
+    /// `STREAM_MAX_PER_CLIENT`: most streams open at once from one client address; more are
+    /// answered 429.
+    pub max_per_client: usize,
+    /// `STREAM_HEARTBEAT`: how often an idle stream gets a comment, so proxies keep it open.
+    pub heartbeat: Duration,
+    /// `STREAM_BUFFER`: how many events a subscriber may fall behind before it is cut.
+    pub buffer: usize,
 }
 
 /// Who may post twoots.
@@ -217,6 +237,16 @@ impl Config {
             },
             header_timeout: duration(&get, "HEADER_TIMEOUT", "10s")?,
             max_connections: positive(&get, "MAX_CONNECTIONS", "10000")?,
+            stream: StreamConfig {
+                max_subscribers: positive(&get, "STREAM_MAX_SUBSCRIBERS", "10000")? as usize,
+                max_per_client: positive(&get, "STREAM_MAX_PER_CLIENT", "16")? as usize,
+                heartbeat: at_least(
+                    duration(&get, "STREAM_HEARTBEAT", "15s")?,
+                    Duration::from_millis(100),
+                    "STREAM_HEARTBEAT",
+                )?,
+                buffer: positive(&get, "STREAM_BUFFER", "1024")? as usize,
+            },
         })
     }
 

@@ -35,6 +35,15 @@ fn defaults_suit_a_laptop() {
     assert_eq!(config.body_limit, 64 * 1024);
     assert!(config.migrate_on_start);
     assert_eq!(config.posting, Posting::Open);
+    assert_eq!(
+        config.stream,
+        StreamConfig {
+            max_subscribers: 10_000,
+            max_per_client: 16,
+            heartbeat: Duration::from_secs(15),
+            buffer: 1024,
+        }
+    );
 }
 
 #[test]
@@ -88,6 +97,11 @@ fn names_the_variable_that_is_wrong() {
         ("POSTING", "closed", "POSTING"),
         ("HEADER_TIMEOUT", "0s", "HEADER_TIMEOUT"),
         ("MAX_CONNECTIONS", "0", "MAX_CONNECTIONS"),
+        ("STREAM_MAX_SUBSCRIBERS", "0", "STREAM_MAX_SUBSCRIBERS"),
+        ("STREAM_MAX_PER_CLIENT", "many", "STREAM_MAX_PER_CLIENT"),
+        ("STREAM_HEARTBEAT", "10ms", "STREAM_HEARTBEAT"),
+        ("STREAM_HEARTBEAT", "often", "STREAM_HEARTBEAT"),
+        ("STREAM_BUFFER", "-5", "STREAM_BUFFER"),
         (
             "DATABASE_READ_YOUR_WRITES",
             "sometimes",

@@ -156,6 +156,12 @@ pub enum ApiError {
     /// This instance cannot make message ids now: it holds no node number (503).
     #[error("no node number for ids")]
     NoNodeLease(#[from] NoNodeLease),
+    /// This instance has as many live-stream subscribers as it takes (503).
+    #[error("too many stream subscribers")]
+    StreamsFull,
+    /// This client has as many live streams open as it may (429).
+    #[error("too many streams from one client")]
+    TooManyStreams,
     /// A bug or an unexpected failure (500).
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -185,9 +191,10 @@ impl ApiError {
             Self::IdempotencyInFlight => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Timeout | Self::Unavailable(_) | Self::NoNodeLease(_) => {
+            Self::Timeout | Self::Unavailable(_) | Self::NoNodeLease(_) | Self::StreamsFull => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            Self::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -243,6 +250,12 @@ impl ApiError {
             Self::Timeout => plain("The request took too long; try again"),
             Self::Unavailable(_) => plain("The database cannot serve this request now; try again"),
             Self::NoNodeLease(_) => plain("This instance cannot make ids now; try again"),
+            Self::StreamsFull => {
+                plain("This instance has as many live streams as it takes; try again")
+            }
+            Self::TooManyStreams => plain(
+                "This client has as many live streams open as it may; close one or try again",
+            ),
             Self::Internal(_) => plain("Something went wrong on our side"),
         }
     }
@@ -298,7 +311,7 @@ pub fn problem_response(problem: &Problem) -> Response {
         body,
     )
         .into_response();
-    if status == StatusCode::SERVICE_UNAVAILABLE {
+    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));

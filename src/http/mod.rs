@@ -8,6 +8,7 @@ pub mod messages;
 pub mod middleware;
 pub mod service;
 pub mod stats;
+pub mod stream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,10 @@ pub struct AppState {
     pub stats_cache: Arc<stats::cache::StatsCache>,
     /// Which ids are settled, for `after` pages and `prev` links; the posts' commit deadline.
     pub catch_up: messages::catch_up::CatchUp,
+    /// This instance's live feed, for `/messages/stream`; told of every post.
+    pub hub: Arc<crate::live::Hub>,
+    /// How often an idle stream gets a heartbeat comment.
+    pub heartbeat: Duration,
 }
 
 #[derive(OpenApi)]
@@ -66,6 +71,7 @@ fn api() -> OpenApiRouter<AppState> {
             messages::list::list_messages
         ))
         .routes(routes!(messages::get::get_message))
+        .routes(routes!(stream::stream_messages))
         .routes(routes!(stats::message_stats))
         .routes(routes!(service::root))
         .routes(routes!(service::healthz))
@@ -116,5 +122,7 @@ mod tests {
         assert_eq!(tag["schema"]["pattern"], TAG_PATTERN);
         let metrics = &spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"];
         assert!(metrics[super::service::METRICS_CONTENT_TYPE].is_object());
+        let stream = &spec["paths"]["/messages/stream"]["get"]["responses"]["200"]["content"];
+        assert!(stream[super::stream::EVENT_STREAM].is_object());
     }
 }

@@ -56,6 +56,11 @@ pub fn install() -> &'static PrometheusHandle {
         metrics::describe_gauge!(POOL_IN_USE, "Database connections in use");
         metrics::describe_gauge!(POOL_MAX, "Most database connections the pool may open");
         metrics::describe_gauge!(BUILD_INFO, "Version and commit of the running build");
+        // Set by the live feed (src/live), which sits beside this floor and names it itself.
+        metrics::describe_gauge!(
+            "twooter_stream_subscribers",
+            "Live streams open on this instance"
+        );
         metrics::describe_gauge!(
             NODE_LEASE,
             "Node number of this instance's ids, -1 while it holds none"

@@ -144,6 +144,7 @@ async fn post_once(
         return match stored {
             Ok(IdempotentInsert::Stored) => {
                 crate::metrics::message_posted();
+                state.hub.posted(shown.id);
                 Ok(created(&shown))
             }
             Ok(IdempotentInsert::Existing(first)) if first.request_sha256 == fingerprint => {
@@ -185,6 +186,7 @@ async fn post(state: &AppState, text: MessageText, tag: Tag) -> ApiResult<Respon
     .await?;
     let [message] = message;
     crate::metrics::message_posted();
+    state.hub.posted(message.id);
     Ok(created(&message.to_message()))
 }
 

@@ -132,7 +132,7 @@ fn parse(params: &ListParams) -> ApiResult<PageQuery> {
 
 /// A page cursor: a point on the id line, not necessarily a twoot's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cursor {
+pub(crate) enum Cursor {
     At(MessageId),
     /// Above the largest id: ids are 63 bits, but the documented form (19 digits) reaches higher.
     PastLast,
@@ -140,7 +140,7 @@ enum Cursor {
 
 impl Cursor {
     /// Reads the documented form, `^[0-9]{1,19}$`, so that every value it admits is a cursor.
-    fn parse(raw: &str) -> Result<Self, &'static str> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, &'static str> {
         const REASON: &str = "must be a message id: 1 to 19 decimal digits";
         if !(1..=19).contains(&raw.len()) || !raw.bytes().all(|b| b.is_ascii_digit()) {
             return Err(REASON);

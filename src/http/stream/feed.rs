@@ -1,0 +1,143 @@
+//! One subscriber's events: the replay from the store, then the live feed, without an id twice.
+//!
+//! The subscription is taken before the replay reads the store, so a twoot is either read by the
+//! replay or sent live afterwards, or both: the replay remembers what it sent at or above the
+//! subscription's floor (below it nothing is sent live any more) and the live part skips those.
+
+use std::collections::{HashSet, VecDeque};
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::response::sse::Event;
+use futures_util::stream::{self, Stream};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::domain::{Message, MessageId, Tag};
+use crate::live::Subscription;
+use crate::store::{PageQuery, Store, StoreError};
+
+/// Twoots read per query of a replay.
+const REPLAY_PAGE: u32 = 200;
+
+pub struct Feed {
+    store: Arc<dyn Store>,
+    subscription: Subscription,
+    tag: Option<Tag>,
+    /// Replayed twoots not yet sent, oldest first.
+    pending: VecDeque<Message>,
+    /// The largest id the replay has read; `None` once it has read everything.
+    replay_after: Option<MessageId>,
+    /// Ids the replay sent that the live feed may send again.
+    replayed: HashSet<MessageId>,
+    ended: bool,
+}
+
+impl Feed {
+    /// Starts a feed that replays the twoots after `after`, reading the first page now so that a
+    /// database outage is answered 503 rather than with an empty stream.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        subscription: Subscription,
+        tag: Option<Tag>,
+        after: MessageId,
+    ) -> Result<Self, StoreError> {
+        let mut feed = Self {
+            store,
+            subscription,
+            tag,
+            pending: VecDeque::new(),
+            replay_after: Some(after),
+            replayed: HashSet::new(),
+            ended: false,
+        };
+        feed.read_replay().await?;
+        Ok(feed)
+    }
+
+    pub fn events(self) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
+        stream::unfold(self, |mut feed| async move {
+            let event = feed.next().await?;
+            Some((Ok(event), feed))
+        })
+    }
+
+    /// Reads the next page of the replay into `pending`.
+    async fn read_replay(&mut self) -> Result<(), StoreError> {
+        let Some(after) = self.replay_after else {
+            return Ok(());
+        };
+        let mut page = self
+            .store
+            .page(&PageQuery {
+                tag: self.tag.clone(),
+                before: None,
+                after: Some(after),
+                limit: REPLAY_PAGE,
+            })
+            .await?;
+        page.sort_unstable_by_key(|message| message.id);
+        self.replay_after = match page.last() {
+            Some(last) if page.len() == REPLAY_PAGE as usize => Some(last.id),
+            _ => None,
+        };
+        self.pending.extend(page);
+        Ok(())
+    }
+
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if self.ended {
+                return None;
+            }
+            if let Some(message) = self.pending.pop_front() {
+                if message.id >= self.subscription.floor {
+                    self.replayed.insert(message.id);
+                }
+                let json = serde_json::to_string(&message).expect("a message always serializes");
+                return Some(message_event(message.id, json));
+            }
+            if self.replay_after.is_some() {
+                if let Err(error) = self.read_replay().await {
+                    // The client reconnects with the last id it got and the replay goes on.
+                    tracing::warn!(%error, "a stream's replay cannot read the database");
+                    return None;
+                }
+                continue;
+            }
+            let received = tokio::select! {
+                received = self.subscription.events.recv() => received,
+                _ = self.subscription.closed.wait_for(|closed| *closed) => return None,
+            };
+            match received {
+                Ok(event) => {
+                    let wanted = self
+                        .tag
+                        .as_ref()
+                        .is_none_or(|tag| tag.as_str() == event.tag);
+                    if wanted && !self.replayed.remove(&event.id) {
+                        return Some(message_event(event.id, event.json.clone()));
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    self.ended = true;
+                    tracing::info!(missed, "cut a stream subscriber that fell behind");
+                    let reason = serde_json::json!({
+                        "reason": format!(
+                            "fell behind by more than the buffer ({missed} events missed); \
+                             reconnect with Last-Event-ID to catch up"
+                        ),
+                    });
+                    return Some(Event::default().event("overflow").data(reason.to_string()));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+fn message_event(id: MessageId, json: String) -> Event {
+    Event::default()
+        .event("message")
+        .id(id.to_string())
+        .data(json)
+}
