@@ -58,12 +58,22 @@ pub async fn check_clock(config: &Config, store: &dyn Store) -> anyhow::Result<(
     Ok(())
 }
 
-/// The router with its state and middleware, ready to serve; every query it makes is timed.
+/// The router with its state and middleware, ready to serve; every query it makes is timed. Starts
+/// the post writers on the current tokio runtime.
 pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator>) -> axum::Router {
     crate::metrics::install();
     crate::telemetry::register_log_events();
+    let store: Arc<dyn Store> = Arc::new(InstrumentedStore(store));
+    let poster = crate::posting::Poster::start(
+        store.clone(),
+        crate::posting::Settings {
+            batch_max: config.post_batch_max,
+            queue_max: config.post_queue_max,
+        },
+    );
     let state = AppState {
-        store: Arc::new(InstrumentedStore(store)),
+        store,
+        poster: Arc::new(poster),
         ids,
         readiness_timeout: config.readiness_timeout,
         body_limit: config.body_limit,

@@ -9,6 +9,7 @@ pub mod http;
 pub mod import;
 pub mod lease;
 pub mod metrics;
+pub mod posting;
 pub mod recount;
 pub mod seed;
 pub mod store;
@@ -35,7 +36,11 @@ mod layering {
         ("metrics", &["domain", "store"]),
         ("telemetry", &["config"]),
         ("lease", &["domain", "store", "metrics", "telemetry"]),
-        ("http", &["domain", "store", "metrics", "telemetry"]),
+        ("posting", &["domain", "store", "metrics"]),
+        (
+            "http",
+            &["domain", "store", "metrics", "posting", "telemetry"],
+        ),
         (
             "app",
             &[
@@ -44,6 +49,7 @@ mod layering {
                 "http",
                 "lease",
                 "metrics",
+                "posting",
                 "seed",
                 "store",
                 "telemetry",

@@ -31,7 +31,7 @@ const COUNT_SLOTS_PER_GROUP: u16 = 8;
 /// Attempts at a transaction that InnoDB aborted to break a deadlock, or that lost Galera's
 /// certification to a concurrent one on another node: both are over in milliseconds, and a short
 /// random pause lets the winner commit before the next attempt.
-const CONFLICT_ATTEMPTS: u32 = 8;
+pub(super) const CONFLICT_ATTEMPTS: u32 = 8;
 
 /// Attempts at a transaction that timed out waiting for a lock: each has already waited
 /// `innodb_lock_wait_timeout`, so one more is all a request can afford.
@@ -59,7 +59,7 @@ impl MySqlStore {
             Err(error) if idempotency::is_taken(&error) => return Ok(IdempotentAttempt::KeyTaken),
             result => result?,
         }
-        insert_rows(&mut tx, vec![message]).await?;
+        insert_rows(&mut tx, vec![message], true).await?;
         if Utc::now() > commit_by {
             tx.rollback().await?;
             return Ok(IdempotentAttempt::PastDeadline);
@@ -129,7 +129,7 @@ impl MySqlStore {
                 messages.iter().collect(),
             )
         };
-        insert_rows(&mut tx, fresh).await?;
+        insert_rows(&mut tx, fresh, false).await?;
         if commit_by.is_some_and(|deadline| Utc::now() > deadline) {
             tx.rollback().await?;
             return Ok(None);
@@ -171,10 +171,12 @@ impl MySqlStore {
     }
 }
 
-/// Stores `rows` and counts them, inside `tx`.
-async fn insert_rows(
+/// Stores `rows` and counts them, inside `tx`; `live` posts (and any single row) count in a
+/// random slot of their writer's group.
+pub(super) async fn insert_rows(
     tx: &mut sqlx::Transaction<'_, MySql>,
     rows: Vec<&NewMessage>,
+    live: bool,
 ) -> Result<(), sqlx::Error> {
     // In primary-key order, each chunk lands in neighbouring pages of the clustered index.
     let mut sorted = rows;
@@ -193,7 +195,7 @@ async fn insert_rows(
     // Slots spread concurrent posts; a bulk load is one writer, and keeping its counts in slot
     // 0 keeps statistics at one row per (year, tag) for everything but recent posts.
     let slot = match sorted.as_slice() {
-        [post] => {
+        [post, ..] if live || sorted.len() == 1 => {
             let group = post.id.node().get() % COUNT_SLOT_GROUPS;
             group * COUNT_SLOTS_PER_GROUP + rand::thread_rng().gen_range(0..COUNT_SLOTS_PER_GROUP)
         }
@@ -247,7 +249,7 @@ pub(super) fn is_lock_conflict(error: &sqlx::Error) -> bool {
 
 /// Up to 1, 2, 4 … 32 ms after attempt 1, 2, 3 …, at random, so that conflicting writers spread
 /// out and the winner commits before the next attempt.
-async fn conflict_pause(attempt: u32) {
+pub(super) async fn conflict_pause(attempt: u32) {
     let ceiling_us = (1u64 << attempt.min(5)) * 1000;
     let pause = rand::thread_rng().gen_range(0..=ceiling_us);
     tokio::time::sleep(Duration::from_micros(pause)).await;
