@@ -10,7 +10,8 @@ from pathlib import Path
 
 from . import galera, procs, runs
 from .common import ENDPOINTS, LABELS, WORK, log
-from .report import DOC, publish
+from .group_commit import group_commit_text
+from .report import DOC, publish, publish_block
 from .runs import bench_database, estimated_minutes, new_results, time_import
 
 DESCRIPTION = """\
@@ -95,6 +96,12 @@ def options():
                         help="twoots seeded for the Galera comparison (default 100k)")
     parser.add_argument("--galera-connections", type=int, default=64,
                         help="wrk connections in all for the Galera comparison (default 64)")
+    parser.add_argument("--group-commit", action="store_true",
+                        help="run only the group commit comparison: POST /messages with group commit "
+                             "on and off (POST_BATCH_MAX=1), on each backend's database of the "
+                             "smallest --sizes, with its own block in docs/BENCHMARKS.md")
+    parser.add_argument("--group-commit-connections", type=csv_of(int), default=[1, 64, 256],
+                        help="wrk connections of the group commit comparison (default 1,64,256)")
     parser.add_argument("--import-only", action="store_true",
                         help="run only the import timing (--import-rows rows), printed, not written "
                              "into docs/BENCHMARKS.md")
@@ -131,12 +138,16 @@ def main():
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "logs").mkdir(exist_ok=True)
     # The Galera comparison measures only the server.
+    # The Galera and group commit comparisons measure only the server.
+    raw = not (args.galera or args.group_commit)
     if not args.no_build:
-        procs.build(raw=not args.galera)
-    procs.check_binaries(raw=not args.galera)
+        procs.build(raw=raw)
+    procs.check_binaries(raw=raw)
     procs.ensure_wrk()
     if args.galera:
         return galera_main(args)
+    if args.group_commit:
+        return group_commit_main(args)
     if args.import_only:
         results = {}
         time_import(args, results)
@@ -179,6 +190,17 @@ def galera_main(args):
     text = galera.render(results, described, f"`{runs.commit()}`", date)
     (WORK / "galera-results.json").write_text(json.dumps(results, indent=1))
     galera.publish(text, DOC, args.no_docs)
+    log(f"done in {(time.monotonic() - started) / 60:.1f} min")
+    return 0
+
+
+def group_commit_main(args):
+    if "mysql" in args.backends:
+        procs.check_mysql(args.mysql_url)
+    started = time.monotonic()
+    results = runs.bench_group_commit(args)
+    (WORK / "group-commit-results.json").write_text(json.dumps(results, indent=1))
+    publish_block(group_commit_text(results), "group-commit", "Group commit", args.no_docs)
     log(f"done in {(time.monotonic() - started) / 60:.1f} min")
     return 0
 

@@ -345,3 +345,21 @@ def publish(results, no_docs):
         updated = current.rstrip("\n") + "\n\n" + block + "\n"
     DOC.write_text(updated)
     log(f"wrote {DOC.relative_to(ROOT)}")
+
+
+def publish_block(text, name, heading, no_docs):
+    """Prints text and writes it into docs/BENCHMARKS.md between the markers of `scripts/bench
+    --NAME`, adding them under `## HEADING` at the end the first time."""
+    print(text)
+    if no_docs:
+        return
+    begin, end = f"{BEGIN[:-4]} --{name} -->", f"{END[:-4]} --{name} -->"
+    current = DOC.read_text()
+    block = f"{begin}\n\n{text}\n\n{end}"
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        current = head + block + rest.split(end, 1)[1]
+    else:
+        current = current.rstrip("\n") + f"\n\n## {heading}\n\n" + block + "\n"
+    DOC.write_text(current)
+    log(f"wrote the {heading} section of {DOC.relative_to(ROOT)}")

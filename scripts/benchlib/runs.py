@@ -95,6 +95,35 @@ def bench_database(args, backend, size, results):
         results["starts"].append({"backend": backend, "size": size, "ready_ms": starts})
 
 
+def bench_group_commit(args):
+    """`--group-commit`: POST /messages with group commit on (the default POST_BATCH_MAX) and off
+    (POST_BATCH_MAX=1), each at every --group-commit-connections, on each backend's database of
+    the smallest size, in one run."""
+    size = args.sizes[0]
+    results = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit(), "machine": machine(),
+        "command": "scripts/bench " + " ".join(sys.argv[1:]),
+        "size": size, "duration_s": args.duration, "warmup_s": args.warmup, "pool": args.pool,
+        "pinned": PINNING["on"], "versions": {"wrk": wrk_version()}, "runs": [],
+    }
+    for backend in args.backends:
+        found, _ = prepare(args, backend, size)
+        results["versions"][backend] = found["version"]
+        url = database_url(args, backend, size)
+        for connections in args.group_commit_connections:
+            for mode, env in (("off", {"POST_BATCH_MAX": "1"}), ("on", {})):
+                label = f"group_commit_{backend}_{mode}_c{connections}"
+                row = {"backend": backend, "connections": connections, "group_commit": mode}
+                try:
+                    row["api"] = api_run(args, backend, url, "post", found, connections, label, env)
+                except RuntimeError as error:
+                    row["api"] = {"failure": str(error)}
+                results["runs"].append(row)
+                log(f"[{backend} group commit {mode:3}] c={connections:<4} {summary_line(row)}")
+    return results
+
+
 def summary_line(row):
     api, raw = row.get("api", {}), row.get("raw")
     parts = []
