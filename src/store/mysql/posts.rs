@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 
-use super::write::{conflict_pause, insert_rows, is_lock_conflict, CONFLICT_ATTEMPTS};
+use super::write::{conflict_pause, insert_rows, worth_another_attempt};
 use super::MySqlStore;
 use crate::domain::NewMessage;
 use crate::store::posts::batch_deadline;
@@ -28,7 +28,12 @@ impl MySqlStore {
             match self.try_insert_posts(posts).await {
                 Ok(Some(pending)) => break pending,
                 Ok(None) => return Err(StoreError::PastCommitDeadline),
-                Err(error) if is_lock_conflict(&error) && attempt < CONFLICT_ATTEMPTS => {
+                // Not again once the batch's deadline has passed: the writer then answers the
+                // late posts and writes the others.
+                Err(error)
+                    if worth_another_attempt(&error, attempt)
+                        && batch_deadline(posts).is_some_and(|by| Utc::now() <= by) =>
+                {
                     conflict_pause(attempt).await;
                     attempt += 1;
                 }

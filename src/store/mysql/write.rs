@@ -2,6 +2,7 @@
 //! aborted it for a conflict that waiting out is the remedy for.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,8 +19,8 @@ use crate::store::{
 /// Rows per multi-row INSERT: well under `max_allowed_packet` for 280-character texts.
 const ROWS_PER_INSERT: usize = 1000;
 
-/// Counter rows per (year, tag), in groups; see the migration. A post counts in a random slot of
-/// its writer's group, chosen by the node number its id carries: writers in different groups never
+/// Counter rows per (year, tag), in groups; see the migration. A live post counts in a slot of
+/// its writer's group (the slots taken in turn), the group chosen by the node number its id carries: writers in different groups never
 /// touch the same counter row. On one server that only spreads row locks; on a Galera cluster,
 /// where writers on different nodes do not wait for each other's locks but fail certification at
 /// commit, it keeps instances on different nodes from aborting each other's posts to a popular tag.
@@ -31,7 +32,7 @@ const COUNT_SLOTS_PER_GROUP: u16 = 8;
 /// Attempts at a transaction that InnoDB aborted to break a deadlock, or that lost Galera's
 /// certification to a concurrent one on another node: both are over in milliseconds, and a short
 /// random pause lets the winner commit before the next attempt.
-pub(super) const CONFLICT_ATTEMPTS: u32 = 8;
+const CONFLICT_ATTEMPTS: u32 = 8;
 
 /// Attempts at a transaction that timed out waiting for a lock: each has already waited
 /// `innodb_lock_wait_timeout`, so one more is all a request can afford.
@@ -83,12 +84,7 @@ impl MySqlStore {
                 Ok(None) => return Err(StoreError::PastCommitDeadline),
                 Err(error) => error,
             };
-            let retry = match mysql_error_number(&error) {
-                Some(DEADLOCK) => attempt < CONFLICT_ATTEMPTS,
-                Some(LOCK_WAIT_TIMEOUT) => attempt < LOCK_WAIT_ATTEMPTS,
-                _ => false,
-            };
-            if !retry {
+            if !worth_another_attempt(&error, attempt) {
                 return Err(duplicate_or(error, messages));
             }
             conflict_pause(attempt).await;
@@ -197,7 +193,7 @@ pub(super) async fn insert_rows(
     let slot = match sorted.as_slice() {
         [post, ..] if live || sorted.len() == 1 => {
             let group = post.id.node().get() % COUNT_SLOT_GROUPS;
-            group * COUNT_SLOTS_PER_GROUP + rand::thread_rng().gen_range(0..COUNT_SLOTS_PER_GROUP)
+            group * COUNT_SLOTS_PER_GROUP + next_slot_in_group()
         }
         _ => 0,
     };
@@ -215,6 +211,14 @@ pub(super) async fn insert_rows(
         upsert.build().execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// The slot in its group for this process's next transaction that counts live posts: in turn
+/// rather than at random, so that the few transactions in flight at once (a writer each) hold
+/// different counter rows instead of often queueing on one until the other's commit.
+fn next_slot_in_group() -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed) % COUNT_SLOTS_PER_GROUP
 }
 
 /// How one attempt at an idempotent post ended, short of a database error.
@@ -237,6 +241,17 @@ fn mysql_error_number(error: &sqlx::Error) -> Option<u16> {
         .as_database_error()
         .and_then(|db| db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
         .map(sqlx::mysql::MySqlDatabaseError::number)
+}
+
+/// Whether attempt number `attempt` of a transaction that failed with `error` should be followed
+/// by another: after a deadlock or a certification failure up to `CONFLICT_ATTEMPTS` in all,
+/// after a lock wait timeout up to `LOCK_WAIT_ATTEMPTS`.
+pub(super) fn worth_another_attempt(error: &sqlx::Error, attempt: u32) -> bool {
+    match mysql_error_number(error) {
+        Some(DEADLOCK) => attempt < CONFLICT_ATTEMPTS,
+        Some(LOCK_WAIT_TIMEOUT) => attempt < LOCK_WAIT_ATTEMPTS,
+        _ => false,
+    }
 }
 
 /// Whether running the transaction again is the remedy (a deadlock or a lock wait timeout).
