@@ -131,15 +131,17 @@ def stats_script(url):
 
 
 def api_path(key, found):
-    return {
-        "healthz": "/healthz",
-        "tag": f"/messages?tag={TAG}&limit={LIMIT}",
-        "all": f"/messages?limit={LIMIT}",
-        "deep": f"/messages?tag={TAG}&limit={LIMIT}&before={found['deep_before']}",
-        "get": f"/messages/{found['get_id']}",
-        "stats": "/management/message-stats",
-        "post": "/messages",
-    }[key]
+    paths = {
+        "healthz": lambda: "/healthz",
+        "tag": lambda: f"/messages?tag={TAG}&limit={LIMIT}",
+        "all": lambda: f"/messages?limit={LIMIT}",
+        "deep": lambda: f"/messages?tag={TAG}&limit={LIMIT}&before={found['deep_before']}",
+        "get": lambda: f"/messages/{found['get_id']}",
+        "stats": lambda: "/management/message-stats",
+        "post": lambda: "/messages",
+    }
+    # Only the path asked for reads the probe, so posts need none.
+    return paths[key]()
 
 
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 from .common import ENDPOINTS, RAW_OP, ROOT, TAG, WORK, count_label, log
@@ -108,9 +109,13 @@ def bench_group_commit(args):
         "pinned": PINNING["on"], "versions": {"wrk": wrk_version()}, "runs": [],
     }
     for backend in args.backends:
-        found, _ = prepare(args, backend, size)
-        results["versions"][backend] = found["version"]
         url = database_url(args, backend, size)
+        version = fresh_database(backend, url)
+        if version:
+            results["versions"][backend] = version
+        twooter(url, "migrate", timeout=600)
+        twooter(url, "seed", "--count", str(size), "--seed", str(args.seed), timeout=3600)
+        found = {}
         for connections in args.group_commit_connections:
             for mode, env in (("off", {"POST_BATCH_MAX": "1"}), ("on", {})):
                 label = f"group_commit_{backend}_{mode}_c{connections}"
@@ -122,6 +127,25 @@ def bench_group_commit(args):
                 results["runs"].append(row)
                 log(f"[{backend} group commit {mode:3}] c={connections:<4} {summary_line(row)}")
     return results
+
+
+def fresh_database(backend, url):
+    """Empties the database at url with the database's own client, not the raw bench, which this
+    comparison does not build; returns the server's version, if there is a server."""
+    if backend == "sqlite":
+        reset_database(backend, url)
+        return None
+    parts = urllib.parse.urlsplit(url)
+    name = parts.path.strip("/")
+    client = ["mysql", "-h", parts.hostname, "-P", str(parts.port or 3306),
+              "-u", urllib.parse.unquote(parts.username or "root")]
+    if parts.password:
+        client.append("-p" + urllib.parse.unquote(parts.password))
+    subprocess.run(client + ["-e", f"DROP DATABASE IF EXISTS `{name}`; CREATE DATABASE `{name}`"],
+                   check=True, timeout=600)
+    version = subprocess.run(client + ["-N", "-e", "SELECT VERSION()"], capture_output=True,
+                             text=True, timeout=60)
+    return version.stdout.strip() or None
 
 
 def summary_line(row):
