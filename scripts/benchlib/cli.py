@@ -102,6 +102,9 @@ def options():
                              "smallest --sizes, with its own block in docs/BENCHMARKS.md")
     parser.add_argument("--group-commit-connections", type=csv_of(int), default=[1, 64, 256],
                         help="wrk connections of the group commit comparison (default 1,64,256)")
+    parser.add_argument("--group-commit-rounds", type=int, default=3,
+                        help="runs of each setting in the group commit comparison, on and off in "
+                             "turn; the median rate stands (default 3)")
     parser.add_argument("--import-only", action="store_true",
                         help="run only the import timing (--import-rows rows), printed, not written "
                              "into docs/BENCHMARKS.md")

@@ -29,7 +29,8 @@ def group_commit_text(results):
         f"Measured {results['date']} on {machine['nproc']} CPUs ({machine['cpu']}) at "
         f"`{results['commit']}`: `{results['command']}`. wrk posts to a server over a database "
         f"seeded with {results['size']:,} twoots, {results['duration_s']} s per run after "
-        f"{results['warmup_s']} s of warm-up, a fresh server per run"
+        f"{results['warmup_s']} s of warm-up, a fresh server per run; on and off took turns "
+        f"{results.get('rounds', 1)} times, and each row is the run with the median rate"
         f"{', wrk and the server pinned to separate cores' if results['pinned'] else ''}. "
         f"Off is `POST_BATCH_MAX=1`: each post commits on its own, as before group commit. "
         f"Durability is the same in both: SQLite `synchronous=FULL`, InnoDB flushing at every commit.",

@@ -106,6 +106,7 @@ def bench_group_commit(args):
         "commit": commit(), "machine": machine(),
         "command": "scripts/bench " + " ".join(sys.argv[1:]),
         "size": size, "duration_s": args.duration, "warmup_s": args.warmup, "pool": args.pool,
+        "rounds": args.group_commit_rounds,
         "pinned": PINNING["on"], "versions": {"wrk": wrk_version()}, "runs": [],
     }
     for backend in args.backends:
@@ -117,16 +118,32 @@ def bench_group_commit(args):
         twooter(url, "seed", "--count", str(size), "--seed", str(args.seed), timeout=3600)
         found = {}
         for connections in args.group_commit_connections:
-            for mode, env in (("off", {"POST_BATCH_MAX": "1"}), ("on", {})):
-                label = f"group_commit_{backend}_{mode}_c{connections}"
-                row = {"backend": backend, "connections": connections, "group_commit": mode}
-                try:
-                    row["api"] = api_run(args, backend, url, "post", found, connections, label, env)
-                except RuntimeError as error:
-                    row["api"] = {"failure": str(error)}
+            # On and off take turns, so that load from outside the run falls on both alike; the
+            # round with the median rate stands for each.
+            rounds = {"off": [], "on": []}
+            for _ in range(args.group_commit_rounds):
+                for mode, env in (("off", {"POST_BATCH_MAX": "1"}), ("on", {})):
+                    label = f"group_commit_{backend}_{mode}_c{connections}"
+                    try:
+                        rounds[mode].append(api_run(args, backend, url, "post", found, connections,
+                                                    label, env))
+                    except RuntimeError as error:
+                        rounds[mode].append({"failure": str(error)})
+            for mode in ("off", "on"):
+                row = {"backend": backend, "connections": connections, "group_commit": mode,
+                       "api": median_run(rounds[mode]), "rounds": rounds[mode]}
                 results["runs"].append(row)
-                log(f"[{backend} group commit {mode:3}] c={connections:<4} {summary_line(row)}")
+                log(f"[{backend} group commit {mode:3}] c={connections:<4} {summary_line(row)} "
+                    f"(median of {len(rounds[mode])})")
     return results
+
+
+def median_run(measured):
+    """The run with the median rate, or the first failure when any run failed."""
+    failed = [run for run in measured if "failure" in run]
+    if failed:
+        return failed[0]
+    return sorted(measured, key=lambda run: run["rps"])[len(measured) // 2]
 
 
 def fresh_database(backend, url):
