@@ -58,7 +58,8 @@ pub async fn check_clock(config: &Config, store: &dyn Store) -> anyhow::Result<(
     Ok(())
 }
 
-/// The router with its state and middleware, ready to serve; every query it makes is timed.
+/// The router with its state and middleware, ready to serve; every query it makes is timed. Starts
+/// the post writers on the current tokio runtime.
 pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator>) -> axum::Router {
     build(config, store, ids).0
 }
@@ -85,8 +86,16 @@ fn build(
         },
     );
     let hub = Arc::new(hub);
+    let poster = crate::posting::Poster::start(
+        store.clone(),
+        crate::posting::Settings {
+            batch_max: config.post_batch_max,
+            queue_max: config.post_queue_max,
+        },
+    );
     let state = AppState {
         store,
+        poster: Arc::new(poster),
         ids,
         readiness_timeout: config.readiness_timeout,
         body_limit: config.body_limit,

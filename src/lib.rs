@@ -10,6 +10,7 @@ pub mod import;
 pub mod lease;
 pub mod live;
 pub mod metrics;
+pub mod posting;
 pub mod recount;
 pub mod seed;
 pub mod store;
@@ -37,7 +38,11 @@ mod layering {
         ("telemetry", &["config"]),
         ("live", &["domain", "store"]),
         ("lease", &["domain", "store", "metrics", "telemetry"]),
-        ("http", &["domain", "live", "store", "metrics", "telemetry"]),
+        ("posting", &["domain", "store", "metrics"]),
+        (
+            "http",
+            &["domain", "live", "store", "metrics", "posting", "telemetry"],
+        ),
         (
             "app",
             &[
@@ -47,6 +52,7 @@ mod layering {
                 "lease",
                 "live",
                 "metrics",
+                "posting",
                 "seed",
                 "store",
                 "telemetry",

@@ -11,6 +11,9 @@
            docs/BENCHMARKS.md.
 - galera:  `--galera`, a run of its own: a three-node Galera cluster against one server, on
            private servers, with its own block in docs/BENCHMARKS.md.
+- group_commit: `--group-commit`, a run of its own: posts with group commit on and off at 1, 64
+           and 256 connections on both backends, its table and targets in their own block of
+           docs/BENCHMARKS.md.
 - cli:     the options, and main.
 
 A new measured run:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import galera, procs, runs, stream
 from .common import ENDPOINTS, LABELS, WORK, log
+from .group_commit import group_commit_text
 from .report import DOC, publish, publish_block, stream_section
 from .runs import bench_database, estimated_minutes, new_results, time_import
 
@@ -102,6 +103,15 @@ def options():
                         help="twoots timed for the stream latency (default 500)")
     parser.add_argument("--stream-subscribers", type=parse_count, default=10_000,
                         help="idle subscribers for the stream's memory figure (default 10k)")
+    parser.add_argument("--group-commit", action="store_true",
+                        help="run only the group commit comparison: POST /messages with group commit "
+                             "on and off (POST_BATCH_MAX=1), on each backend's database of the "
+                             "smallest --sizes, with its own block in docs/BENCHMARKS.md")
+    parser.add_argument("--group-commit-connections", type=csv_of(int), default=[1, 64, 256],
+                        help="wrk connections of the group commit comparison (default 1,64,256)")
+    parser.add_argument("--group-commit-rounds", type=int, default=3,
+                        help="runs of each setting in the group commit comparison, on and off in "
+                             "turn; the median rate stands (default 3)")
     parser.add_argument("--import-only", action="store_true",
                         help="run only the import timing (--import-rows rows), printed, not written "
                              "into docs/BENCHMARKS.md")
@@ -137,16 +147,19 @@ def main():
     procs.stop_children_on_exit()
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "logs").mkdir(exist_ok=True)
-    # The Galera comparison measures only the server.
+    # The Galera, group commit and stream runs measure only the server.
+    raw = not (args.galera or args.group_commit or args.stream)
     if not args.no_build:
-        procs.build(raw=not (args.galera or args.stream))
-    procs.check_binaries(raw=not (args.galera or args.stream))
+        procs.build(raw=raw)
+    procs.check_binaries(raw=raw)
     if not args.stream:
         procs.ensure_wrk()
     if args.galera:
         return galera_main(args)
     if args.stream:
         return stream_main(args)
+    if args.group_commit:
+        return group_commit_main(args)
     if args.import_only:
         results = {}
         time_import(args, results)
@@ -202,7 +215,18 @@ def stream_main(args):
     results["commit"] = runs.commit()
     results["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     (WORK / "stream-results.json").write_text(json.dumps(results, indent=1))
-    publish_block(stream_section(results), "stream", "Live stream", args.no_docs)
+    publish_block("\n".join(stream_section(results)).rstrip(), "stream", "Live stream", args.no_docs)
+    log(f"done in {(time.monotonic() - started) / 60:.1f} min")
+    return 0
+
+
+def group_commit_main(args):
+    if "mysql" in args.backends:
+        procs.check_mysql(args.mysql_url)
+    started = time.monotonic()
+    results = runs.bench_group_commit(args)
+    (WORK / "group-commit-results.json").write_text(json.dumps(results, indent=1))
+    publish_block(group_commit_text(results), "group-commit", "Group commit", args.no_docs)
     log(f"done in {(time.monotonic() - started) / 60:.1f} min")
     return 0
 

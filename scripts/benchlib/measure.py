@@ -131,15 +131,17 @@ def stats_script(url):
 
 
 def api_path(key, found):
-    return {
-        "healthz": "/healthz",
-        "tag": f"/messages?tag={TAG}&limit={LIMIT}",
-        "all": f"/messages?limit={LIMIT}",
-        "deep": f"/messages?tag={TAG}&limit={LIMIT}&before={found['deep_before']}",
-        "get": f"/messages/{found['get_id']}",
-        "stats": "/management/message-stats",
-        "post": "/messages",
-    }[key]
+    paths = {
+        "healthz": lambda: "/healthz",
+        "tag": lambda: f"/messages?tag={TAG}&limit={LIMIT}",
+        "all": lambda: f"/messages?limit={LIMIT}",
+        "deep": lambda: f"/messages?tag={TAG}&limit={LIMIT}&before={found['deep_before']}",
+        "get": lambda: f"/messages/{found['get_id']}",
+        "stats": lambda: "/management/message-stats",
+        "post": lambda: "/messages",
+    }
+    # Only the path asked for reads the probe, so posts need none.
+    return paths[key]()
 
 
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -171,9 +173,9 @@ def parse_wrk(out):
 # ---------------------------------------------------------------------------------------------
 # Measured runs
 
-def api_run(args, backend, url, key, found, connections, label):
-    """A fresh server per run, so its memory peak is this run's."""
-    server = Server(url, args.pool, WORK / "logs" / f"{label}.log")
+def api_run(args, backend, url, key, found, connections, label, extra_env=None):
+    """A fresh server per run, so its memory peak is this run's; extra_env adds settings."""
+    server = Server(url, args.pool, WORK / "logs" / f"{label}.log", extra_env)
     try:
         path = api_path(key, found)
         script = {"post": post_script, "stats": lambda: stats_script(url)}.get(key, lambda: None)()

@@ -309,7 +309,9 @@ class Server:
 
 
 def wrk_command(port, path, connections, seconds, script):
-    cmd = on_core(0, ["wrk"]) + ["-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+    # wrk needs a connection per thread: one connection gets one thread.
+    threads = min(2, connections)
+    cmd = on_core(0, ["wrk"]) + [f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
                                  "--timeout", WRK_TIMEOUT]
     if script:
         cmd += ["-s", script]

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 from .common import ENDPOINTS, RAW_OP, ROOT, TAG, WORK, count_label, log
@@ -93,6 +94,75 @@ def bench_database(args, backend, size, results):
             log(f"[{name}] {key:7} c={connections:<4} {summary_line(row)}")
     if starts:
         results["starts"].append({"backend": backend, "size": size, "ready_ms": starts})
+
+
+def bench_group_commit(args):
+    """`--group-commit`: POST /messages with group commit on (the default POST_BATCH_MAX) and off
+    (POST_BATCH_MAX=1), each at every --group-commit-connections, on each backend's database of
+    the smallest size, in one run."""
+    size = args.sizes[0]
+    results = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit(), "machine": machine(),
+        "command": "scripts/bench " + " ".join(sys.argv[1:]),
+        "size": size, "duration_s": args.duration, "warmup_s": args.warmup, "pool": args.pool,
+        "rounds": args.group_commit_rounds,
+        "pinned": PINNING["on"], "versions": {"wrk": wrk_version()}, "runs": [],
+    }
+    for backend in args.backends:
+        url = database_url(args, backend, size)
+        version = fresh_database(backend, url)
+        if version:
+            results["versions"][backend] = version
+        twooter(url, "migrate", timeout=600)
+        twooter(url, "seed", "--count", str(size), "--seed", str(args.seed), timeout=3600)
+        found = {}
+        for connections in args.group_commit_connections:
+            # On and off take turns, so that load from outside the run falls on both alike; the
+            # round with the median rate stands for each.
+            rounds = {"off": [], "on": []}
+            for _ in range(args.group_commit_rounds):
+                for mode, env in (("off", {"POST_BATCH_MAX": "1"}), ("on", {})):
+                    label = f"group_commit_{backend}_{mode}_c{connections}"
+                    try:
+                        rounds[mode].append(api_run(args, backend, url, "post", found, connections,
+                                                    label, env))
+                    except RuntimeError as error:
+                        rounds[mode].append({"failure": str(error)})
+            for mode in ("off", "on"):
+                row = {"backend": backend, "connections": connections, "group_commit": mode,
+                       "api": median_run(rounds[mode]), "rounds": rounds[mode]}
+                results["runs"].append(row)
+                log(f"[{backend} group commit {mode:3}] c={connections:<4} {summary_line(row)} "
+                    f"(median of {len(rounds[mode])})")
+    return results
+
+
+def median_run(measured):
+    """The run with the median rate, or the first failure when any run failed."""
+    failed = [run for run in measured if "failure" in run]
+    if failed:
+        return failed[0]
+    return sorted(measured, key=lambda run: run["rps"])[len(measured) // 2]
+
+
+def fresh_database(backend, url):
+    """Empties the database at url with the database's own client, not the raw bench, which this
+    comparison does not build; returns the server's version, if there is a server."""
+    if backend == "sqlite":
+        reset_database(backend, url)
+        return None
+    parts = urllib.parse.urlsplit(url)
+    name = parts.path.strip("/")
+    client = ["mysql", "-h", parts.hostname, "-P", str(parts.port or 3306),
+              "-u", urllib.parse.unquote(parts.username or "root")]
+    if parts.password:
+        client.append("-p" + urllib.parse.unquote(parts.password))
+    subprocess.run(client + ["-e", f"DROP DATABASE IF EXISTS `{name}`; CREATE DATABASE `{name}`"],
+                   check=True, timeout=600)
+    version = subprocess.run(client + ["-N", "-e", "SELECT VERSION()"], capture_output=True,
+                             text=True, timeout=60)
+    return version.stdout.strip() or None
 
 
 def summary_line(row):

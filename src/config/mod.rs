@@ -12,12 +12,15 @@ use crate::store::PoolConfig;
 mod values;
 
 use values::{
-    at_least, check_database_url, check_log_filter, check_origins, check_redis_url, duration,
-    error, parse, positive,
+    at_least, at_most, check_database_url, check_log_filter, check_origins, check_redis_url,
+    duration, error, parse, positive,
 };
 
 /// The database used when none is configured: a SQLite file in the working directory.
 pub const EMBEDDED_DATABASE_URL: &str = "sqlite:twooter.db";
+
+/// Largest `POST_BATCH_MAX`: a batch stays one multi-row insert on every backend.
+pub const MAX_POST_BATCH: u32 = 500;
 
 /// Every environment variable the service reads, so that deployment files can be checked against
 /// it. A unit test keeps it equal to what [`Config::from_lookup`] asks for.
@@ -41,6 +44,8 @@ pub const VARIABLES: &[&str] = &[
     "NODE_LEASE_TTL",
     "MAX_CLOCK_SKEW",
     "POST_COMMIT_DEADLINE",
+    "POST_BATCH_MAX",
+    "POST_QUEUE_MAX",
     "MIGRATE_ON_START",
     "POSTING",
     "HEADER_TIMEOUT",
@@ -109,6 +114,10 @@ pub struct Config {
     /// `POST_COMMIT_DEADLINE`: longest a post may take from its id to its commit; a later one is
     /// rolled back and answered 503, so that clients catching up by id never miss it.
     pub post_commit_deadline: Duration,
+    /// `POST_BATCH_MAX`: most concurrent posts written in one transaction; 1 writes each alone.
+    pub post_batch_max: usize,
+    /// `POST_QUEUE_MAX`: most posts waiting to be written; more are answered 503 at once.
+    pub post_queue_max: usize,
     /// `MIGRATE_ON_START`: apply migrations before serving.
     pub migrate_on_start: bool,
     /// `POSTING`: who may post.
@@ -229,6 +238,12 @@ impl Config {
                 Duration::from_millis(100),
                 "POST_COMMIT_DEADLINE",
             )?,
+            post_batch_max: at_most(
+                positive(&get, "POST_BATCH_MAX", "128")?,
+                MAX_POST_BATCH,
+                "POST_BATCH_MAX",
+            )? as usize,
+            post_queue_max: positive(&get, "POST_QUEUE_MAX", "1024")? as usize,
             migrate_on_start: parse(&get, "MIGRATE_ON_START", "true", "expected true or false")?,
             posting: match get("POSTING").as_deref().map(str::trim).unwrap_or("open") {
                 "open" => Posting::Open,

@@ -44,6 +44,13 @@ fn defaults_suit_a_laptop() {
             buffer: 1024,
         }
     );
+    assert_eq!((config.post_batch_max, config.post_queue_max), (128, 1024));
+}
+
+#[test]
+fn group_commit_turns_off_with_a_batch_of_one() {
+    let config = config(&[("POST_BATCH_MAX", "1"), ("POST_QUEUE_MAX", "8")]).unwrap();
+    assert_eq!((config.post_batch_max, config.post_queue_max), (1, 8));
 }
 
 #[test]
@@ -93,6 +100,11 @@ fn names_the_variable_that_is_wrong() {
             "mysql://u@db/t?ssl-ca=/no/such/ca.pem",
             "DATABASE_URL",
         ),
+        ("POST_BATCH_MAX", "0", "POST_BATCH_MAX"),
+        ("POST_BATCH_MAX", "501", "POST_BATCH_MAX"),
+        ("POST_BATCH_MAX", "many", "POST_BATCH_MAX"),
+        ("POST_QUEUE_MAX", "0", "POST_QUEUE_MAX"),
+        ("POST_QUEUE_MAX", "-5", "POST_QUEUE_MAX"),
         ("MIGRATE_ON_START", "yes please", "MIGRATE_ON_START"),
         ("POSTING", "closed", "POSTING"),
         ("HEADER_TIMEOUT", "0s", "HEADER_TIMEOUT"),

@@ -37,6 +37,21 @@ pub(super) fn positive(
     Ok(n)
 }
 
+pub(super) fn at_most(
+    value: u32,
+    maximum: u32,
+    variable: &'static str,
+) -> Result<u32, ConfigError> {
+    if value > maximum {
+        return Err(error(
+            variable,
+            &value.to_string(),
+            format!("expected a whole number from 1 to {maximum}"),
+        ));
+    }
+    Ok(value)
+}
+
 pub(super) fn duration(
     get: &impl Fn(&str) -> Option<String>,
     variable: &'static str,

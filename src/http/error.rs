@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::{NoNodeLease, Role};
+use crate::posting::PostError;
 use crate::store::StoreError;
 use crate::telemetry::ErrorChain;
 
@@ -153,6 +154,9 @@ pub enum ApiError {
     /// The database is unreachable, saturated, read-only or out of its cluster (503).
     #[error("service unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Too many posts are waiting to be written (503).
+    #[error("post queue full")]
+    Overloaded(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// This instance cannot make message ids now: it holds no node number (503).
     #[error("no node number for ids")]
     NoNodeLease(#[from] NoNodeLease),
@@ -177,6 +181,16 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<PostError> for ApiError {
+    fn from(error: PostError) -> Self {
+        match error {
+            PostError::QueueFull(_) => Self::Overloaded(Box::new(error)),
+            PostError::Stopped => Self::Internal(Box::new(error)),
+            PostError::Store(error) => error.into(),
+        }
+    }
+}
+
 impl ApiError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
@@ -191,7 +205,11 @@ impl ApiError {
             Self::IdempotencyInFlight => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Timeout | Self::Unavailable(_) | Self::NoNodeLease(_) | Self::StreamsFull => {
+            Self::Timeout
+            | Self::Unavailable(_)
+            | Self::Overloaded(_)
+            | Self::NoNodeLease(_)
+            | Self::StreamsFull => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
@@ -249,6 +267,9 @@ impl ApiError {
             Self::MethodNotAllowed => plain("This address does not accept this method"),
             Self::Timeout => plain("The request took too long; try again"),
             Self::Unavailable(_) => plain("The database cannot serve this request now; try again"),
+            Self::Overloaded(_) => {
+                plain("Too many posts are waiting to be written; try again in a moment")
+            }
             Self::NoNodeLease(_) => plain("This instance cannot make ids now; try again"),
             Self::StreamsFull => {
                 plain("This instance has as many live streams as it takes; try again")
@@ -271,6 +292,7 @@ impl IntoResponse for ApiError {
                 tracing::warn!(error = %ErrorChain(cause.as_ref()), "database unavailable")
             }
             Self::NoNodeLease(cause) => tracing::warn!(error = %cause, "cannot make an id"),
+            Self::Overloaded(cause) => tracing::warn!(error = %cause, "post refused"),
             _ => {}
         }
         let mut response = problem_response(&self.problem());

@@ -28,6 +28,8 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Where posts are written: together with those posted at the same time, or each alone.
+    pub poster: Arc<crate::posting::Poster>,
     pub ids: Arc<IdGenerator>,
     /// Longest wait for the database before `/readyz` answers 503.
     pub readiness_timeout: Duration,

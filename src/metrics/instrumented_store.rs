@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 use crate::store::{
     ApiKeyRow, IdempotentInsert, IdempotentResponse, NodeLeaseRow, PageQuery, Placement, PoolStats,
-    Store, StoreError, YearAudit, YearTagCount,
+    Post, Store, StoreError, YearAudit, YearTagCount,
 };
 
 /// Times each call of the store it wraps.
@@ -166,6 +166,12 @@ impl Store for InstrumentedStore {
             .0
             .insert_idempotent(message, response, live_after_ms, commit_by);
         timed("insert_message_idempotent", call).await
+    }
+
+    async fn insert_posts(&self, posts: &[Post]) -> Result<Vec<IdempotentInsert>, StoreError> {
+        // Posts written together keep the name of a post's insert: it is the latency posters
+        // wait on, and what the alerts watch.
+        timed("insert_message", self.0.insert_posts(posts)).await
     }
 
     async fn purge_idempotency(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {

@@ -30,6 +30,10 @@ pub const POOL_IN_USE: &str = "twooter_db_pool_connections_in_use";
 pub const POOL_MAX: &str = "twooter_db_pool_connections_max";
 /// The node number this instance's ids carry, or -1 while it holds none.
 pub const NODE_LEASE: &str = "twooter_node_lease_node";
+/// Posts written per transaction by the group commit.
+pub const POST_BATCH_SIZE: &str = "twooter_post_batch_size";
+/// Posts waiting for a writer.
+pub const POST_QUEUE_DEPTH: &str = "twooter_post_queue_depth";
 /// Always 1, labelled with the version and git commit.
 pub const BUILD_INFO: &str = "twooter_build_info";
 
@@ -38,6 +42,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Batch size buckets: powers of two up to the largest sensible `POST_BATCH_MAX`.
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Installs the process-wide recorder once; later calls return the same handle.
@@ -45,6 +52,8 @@ pub fn install() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let handle = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
+            .expect("bucket list is not empty")
+            .set_buckets_for_metric(Matcher::Full(POST_BATCH_SIZE.to_owned()), BATCH_BUCKETS)
             .expect("bucket list is not empty")
             .install_recorder()
             .expect("no other metrics recorder is installed");
@@ -55,6 +64,8 @@ pub fn install() -> &'static PrometheusHandle {
         metrics::describe_gauge!(POOL_SIZE, "Open database connections");
         metrics::describe_gauge!(POOL_IN_USE, "Database connections in use");
         metrics::describe_gauge!(POOL_MAX, "Most database connections the pool may open");
+        metrics::describe_histogram!(POST_BATCH_SIZE, "Posts written per transaction");
+        metrics::describe_gauge!(POST_QUEUE_DEPTH, "Posts waiting for a writer");
         metrics::describe_gauge!(BUILD_INFO, "Version and commit of the running build");
         // Set by the live feed (src/live), which sits beside this floor and names it itself.
         metrics::describe_gauge!(
@@ -79,6 +90,16 @@ pub fn render() -> String {
 /// Counts one twoot posted.
 pub fn message_posted() {
     metrics::counter!(MESSAGES_POSTED).increment(1);
+}
+
+/// Records one transaction of posts written together.
+pub fn post_batch(size: usize) {
+    metrics::histogram!(POST_BATCH_SIZE).record(size as f64);
+}
+
+/// Records how many posts wait for a writer now.
+pub fn post_queue_depth(depth: usize) {
+    metrics::gauge!(POST_QUEUE_DEPTH).set(depth as f64);
 }
 
 /// Records one served request.

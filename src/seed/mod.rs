@@ -112,7 +112,7 @@ pub async fn seed(
     while stored < plan.count {
         let size = (plan.count - stored).min(BATCH as u64) as usize;
         let mut batch: Vec<NewMessage> = (0..size).map(|_| generator.next_message()).collect();
-        insert_with_fresh_ids(store, &mut batch, None, |batch| {
+        insert_with_fresh_ids(store, &mut batch, |batch| {
             generator.reassign_ids(batch);
             Ok::<_, StoreError>(())
         })

@@ -1,10 +1,9 @@
 //! The one policy for an id that turns out to be taken: give the rows new ids and try again.
 //!
 //! Ids are made without coordination, so the database's primary key is what finally guarantees
-//! uniqueness. Posting, importing and seeding all meet a taken id the same way, and only the way
-//! they make a new id differs, so that is all the caller says.
-
-use std::time::Duration;
+//! uniqueness. Posting and seeding meet a taken id the same way, up to [`ID_ATTEMPTS`] times; a
+//! seed's batch is retried here, and a live post, written with others by the group commit, is
+//! given a new id by its request (`http/messages/create.rs`), the one that knows how to make one.
 
 use super::{Store, StoreError};
 use crate::domain::NewMessage;
@@ -15,25 +14,15 @@ pub const ID_ATTEMPTS: usize = 5;
 
 /// Stores `batch` with its counts; when one of its ids is already taken, lets `reassign` give the
 /// rows new ids (or fail, if it cannot make any now) and tries again, up to [`ID_ATTEMPTS`] times
-/// in all. A live post (`commit_within` set, a batch of one) must commit within that long of
-/// its id's time: see [`Store::insert_post`].
+/// in all.
 pub async fn insert_with_fresh_ids<E: From<StoreError>>(
     store: &dyn Store,
     batch: &mut [NewMessage],
-    commit_within: Option<Duration>,
     mut reassign: impl FnMut(&mut [NewMessage]) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut attempt = 1;
     loop {
-        let stored = match (commit_within, &*batch) {
-            (Some(within), [post]) => {
-                let commit_by = post.id.timestamp()
-                    + chrono::Duration::from_std(within).unwrap_or(chrono::Duration::MAX);
-                store.insert_post(post, commit_by).await
-            }
-            _ => store.insert_batch(batch).await,
-        };
-        match stored {
+        match store.insert_batch(batch).await {
             Err(StoreError::DuplicateId(taken)) if attempt < ID_ATTEMPTS => {
                 tracing::warn!(%taken, attempt, rows = batch.len(), "an id is already taken; retrying with new ids");
                 reassign(batch)?;

@@ -14,22 +14,27 @@ mod idempotency;
 mod keys;
 mod leases;
 mod mysql;
+mod posts;
 mod rows;
 pub mod sql;
 mod sqlite;
+mod writes;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Role, SecretHash, Tag};
 
 pub use fresh_ids::{insert_with_fresh_ids, ID_ATTEMPTS};
 pub use mysql::MySqlStore;
+pub use posts::{IdempotentPost, Post};
 pub use sqlite::SqliteStore;
+
+use writes::{count_increments, duplicate_or, place};
 
 /// What a store can fail with. Callers branch on the first two; the rest are bugs or outages.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +62,9 @@ pub enum StoreError {
     /// Migrations could not be applied.
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The failure of a transaction that held several posts, told to each of them.
+    #[error(transparent)]
+    Shared(Arc<StoreError>),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -72,10 +80,16 @@ impl From<sqlx::Error> for StoreError {
 impl StoreError {
     /// Whether the database cannot serve now, as opposed to a bug: the request is answered 503.
     pub fn is_outage(&self) -> bool {
-        matches!(
-            self,
-            Self::Unavailable(_) | Self::ReadOnly | Self::NotInCluster | Self::PastCommitDeadline
-        )
+        match self {
+            Self::Shared(error) => error.is_outage(),
+            _ => matches!(
+                self,
+                Self::Unavailable(_)
+                    | Self::ReadOnly
+                    | Self::NotInCluster
+                    | Self::PastCommitDeadline
+            ),
+        }
     }
 }
 
@@ -308,6 +322,14 @@ pub trait Store: Send + Sync + 'static {
         commit_by: DateTime<Utc>,
     ) -> Result<IdempotentInsert, StoreError>;
 
+    /// Stores `posts` in one transaction with one durable commit, each with its counts and, under
+    /// an Idempotency-Key, its answer as [`Store::insert_idempotent`] would: all or nothing, and
+    /// each post's outcome in order. Rolled back with [`StoreError::PastCommitDeadline`] when the
+    /// commit would start after the earliest `commit_by` of them. A taken id fails the whole call
+    /// with [`StoreError::DuplicateId`] naming one of its posts, not necessarily the one whose id
+    /// was taken: storing the posts one at a time tells which.
+    async fn insert_posts(&self, posts: &[Post]) -> Result<Vec<IdempotentInsert>, StoreError>;
+
     /// Deletes up to `limit` idempotency records made before `before_ms`; how many it deleted.
     async fn purge_idempotency(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError>;
 
@@ -373,56 +395,4 @@ pub enum Placement {
     AlreadyStored,
     /// The id belongs to a different twoot (or to an earlier row of the same call).
     IdTaken,
-}
-
-/// Decides each row's [`Placement`] from the rows already stored under the same ids (`stored`: id
-/// → tag and text), and returns the rows to insert.
-fn place<'a>(
-    messages: &'a [NewMessage],
-    stored: &HashMap<i64, (String, String)>,
-) -> (Vec<Placement>, Vec<&'a NewMessage>) {
-    let mut placements = Vec::with_capacity(messages.len());
-    let mut fresh = Vec::with_capacity(messages.len());
-    let mut claimed = std::collections::HashSet::with_capacity(messages.len());
-    for message in messages {
-        let id = message.id.as_i64();
-        let placement = match stored.get(&id) {
-            Some((tag, text)) if tag == message.tag.as_str() && text == message.text.as_str() => {
-                Placement::AlreadyStored
-            }
-            Some(_) => Placement::IdTaken,
-            None if !claimed.insert(id) => Placement::IdTaken,
-            None => {
-                fresh.push(message);
-                Placement::Stored
-            }
-        };
-        placements.push(placement);
-    }
-    (placements, fresh)
-}
-
-/// How many twoots each (year, tag) gains from `messages`, ordered so that concurrent writers take
-/// counter rows in the same order and cannot deadlock on them.
-fn count_increments<'a>(
-    messages: impl IntoIterator<Item = &'a NewMessage>,
-) -> Vec<((i32, &'a str), i64)> {
-    let mut counts: HashMap<(i32, &str), i64> = HashMap::new();
-    for message in messages {
-        *counts
-            .entry((message.timestamp.year(), message.tag.as_str()))
-            .or_default() += 1;
-    }
-    let mut counts: Vec<_> = counts.into_iter().collect();
-    counts.sort_unstable();
-    counts
-}
-
-/// The `DuplicateId` error if `error` is a primary key violation on an insert of `messages`.
-fn duplicate_or(error: sqlx::Error, messages: &[NewMessage]) -> StoreError {
-    let is_duplicate = matches!(&error, sqlx::Error::Database(db) if db.is_unique_violation());
-    match (is_duplicate, messages.first()) {
-        (true, Some(first)) => StoreError::DuplicateId(first.id),
-        _ => error.into(),
-    }
 }

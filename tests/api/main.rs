@@ -12,6 +12,7 @@ mod catch_up;
 mod concurrency;
 mod conformance;
 mod e2e;
+mod group_commit;
 mod hostile;
 mod idempotency;
 mod import;

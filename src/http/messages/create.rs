@@ -14,7 +14,8 @@ use crate::http::error::{ApiError, ApiResult, FieldError, Problem, PROBLEM_JSON}
 use crate::http::extract::JsonBody;
 use crate::http::messages::idempotency;
 use crate::http::AppState;
-use crate::store::{self, IdempotentInsert, IdempotentResponse, StoreError};
+use crate::posting::PostError;
+use crate::store::{self, IdempotentInsert, IdempotentPost, IdempotentResponse, Post, StoreError};
 
 /// The body of `POST /messages`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -73,7 +74,7 @@ struct PostHeaders {
         (status = 413, description = "The body is over 64 KiB", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "A field is missing or invalid, or the Idempotency-Key was used for another body", body = Problem, content_type = PROBLEM_JSON),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, description = "The database is unavailable, or too many posts are waiting to be written", body = Problem, content_type = PROBLEM_JSON),
     )
 )]
 pub async fn create_message(
@@ -116,6 +117,50 @@ async fn post_once(
     let fingerprint = idempotency::fingerprint(body);
     let now_ms = chrono::Utc::now().timestamp_millis();
     let lifetime_ms = idempotency::KEY_LIFETIME.as_millis() as i64;
+    let answer = |shown: &Message| IdempotentPost {
+        response: IdempotentResponse {
+            client: client.clone(),
+            key: key.clone(),
+            request_sha256: fingerprint,
+            status: StatusCode::CREATED.as_u16(),
+            body: serde_json::to_string(shown).expect("a message always serializes"),
+            created_at: now_ms,
+        },
+        live_after_ms: now_ms - lifetime_ms,
+    };
+    match store_post(state, text, tag, |shown| Some(answer(shown))).await? {
+        (shown, IdempotentInsert::Stored) => {
+            crate::metrics::message_posted();
+            state.hub.posted(shown.id);
+            Ok(created(&shown))
+        }
+        (_, IdempotentInsert::Existing(first)) if first.request_sha256 == fingerprint => {
+            Ok(idempotency::replay(&first))
+        }
+        (_, IdempotentInsert::Existing(_)) => Err(ApiError::IdempotencyKeyReused),
+        (_, IdempotentInsert::Conflict) => Err(ApiError::IdempotencyInFlight),
+    }
+}
+
+/// Posts without an Idempotency-Key.
+async fn post(state: &AppState, text: MessageText, tag: Tag) -> ApiResult<Response> {
+    let (shown, _) = store_post(state, text, tag, |_| None).await?;
+    crate::metrics::message_posted();
+    state.hub.posted(shown.id);
+    Ok(created(&shown))
+}
+
+/// Stores a post with a new id (and, from `answer`, its Idempotency-Key's answer) through the
+/// poster; when the id turns out taken, again with a fresh one, up to [`store::ID_ATTEMPTS`]
+/// times in all. The twoot as shown, and what became of it.
+async fn store_post(
+    state: &AppState,
+    text: MessageText,
+    tag: Tag,
+    answer: impl Fn(&Message) -> Option<IdempotentPost>,
+) -> ApiResult<(Message, IdempotentInsert)> {
+    let within =
+        chrono::Duration::from_std(state.catch_up.commit_within).unwrap_or(chrono::Duration::MAX);
     let mut attempt = 1;
     loop {
         let id = state.ids.next_id()?;
@@ -126,68 +171,22 @@ async fn post_once(
             timestamp: id.timestamp(),
         };
         let shown = message.to_message();
-        let response = IdempotentResponse {
-            client: client.clone(),
-            key: key.clone(),
-            request_sha256: fingerprint,
-            status: StatusCode::CREATED.as_u16(),
-            body: serde_json::to_string(&shown).expect("a message always serializes"),
-            created_at: now_ms,
+        let post = Post {
+            commit_by: message.timestamp + within,
+            idempotent: answer(&shown),
+            message,
         };
-        let commit_by = message.timestamp
-            + chrono::Duration::from_std(state.catch_up.commit_within)
-                .unwrap_or(chrono::Duration::MAX);
-        let stored = state
-            .store
-            .insert_idempotent(&message, &response, now_ms - lifetime_ms, commit_by)
-            .await;
-        return match stored {
-            Ok(IdempotentInsert::Stored) => {
-                crate::metrics::message_posted();
-                state.hub.posted(shown.id);
-                Ok(created(&shown))
-            }
-            Ok(IdempotentInsert::Existing(first)) if first.request_sha256 == fingerprint => {
-                Ok(idempotency::replay(&first))
-            }
-            Ok(IdempotentInsert::Existing(_)) => Err(ApiError::IdempotencyKeyReused),
-            Ok(IdempotentInsert::Conflict) => Err(ApiError::IdempotencyInFlight),
-            Err(StoreError::DuplicateId(taken)) if attempt < store::ID_ATTEMPTS => {
+        match state.poster.post(post).await {
+            Ok(outcome) => return Ok((shown, outcome)),
+            Err(PostError::Store(StoreError::DuplicateId(taken)))
+                if attempt < store::ID_ATTEMPTS =>
+            {
                 tracing::warn!(%taken, attempt, "an id is already taken; retrying with a new id");
                 attempt += 1;
-                continue;
             }
-            Err(error) => Err(error.into()),
-        };
+            Err(error) => return Err(error.into()),
+        }
     }
-}
-
-/// Posts without an Idempotency-Key.
-async fn post(state: &AppState, text: MessageText, tag: Tag) -> ApiResult<Response> {
-    let id = state.ids.next_id()?;
-    let mut message = [NewMessage {
-        id,
-        text,
-        tag,
-        timestamp: id.timestamp(),
-    }];
-    store::insert_with_fresh_ids(
-        state.store.as_ref(),
-        &mut message,
-        Some(state.catch_up.commit_within),
-        |batch| {
-            for message in batch {
-                message.id = state.ids.next_id()?;
-                message.timestamp = message.id.timestamp();
-            }
-            Ok::<_, ApiError>(())
-        },
-    )
-    .await?;
-    let [message] = message;
-    crate::metrics::message_posted();
-    state.hub.posted(message.id);
-    Ok(created(&message.to_message()))
 }
 
 /// Checks every field and reports all that are wrong at once.

@@ -4,6 +4,7 @@
 //! node is read through any other at once.
 
 mod connect;
+mod posts;
 mod write;
 
 use write::is_lock_conflict;
@@ -17,7 +18,7 @@ use sqlx::{Executor, Row};
 
 use super::{
     counts, idempotency, keys, leases, rows, sql, ApiKeyRow, ConnectError, IdempotentInsert,
-    IdempotentResponse, NodeLeaseRow, PageQuery, Placement, PoolConfig, PoolStats, Store,
+    IdempotentResponse, NodeLeaseRow, PageQuery, Placement, PoolConfig, PoolStats, Post, Store,
     StoreError, YearAudit, YearTagCount,
 };
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
@@ -141,6 +142,10 @@ impl Store for MySqlStore {
     ) -> Result<IdempotentInsert, StoreError> {
         self.insert_idempotent_retrying(message, response, live_after_ms, commit_by)
             .await
+    }
+
+    async fn insert_posts(&self, posts: &[Post]) -> Result<Vec<IdempotentInsert>, StoreError> {
+        self.insert_posts_retrying(posts).await
     }
 
     async fn purge_idempotency(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {

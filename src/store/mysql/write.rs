@@ -2,6 +2,7 @@
 //! aborted it for a conflict that waiting out is the remedy for.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,8 +19,8 @@ use crate::store::{
 /// Rows per multi-row INSERT: well under `max_allowed_packet` for 280-character texts.
 const ROWS_PER_INSERT: usize = 1000;
 
-/// Counter rows per (year, tag), in groups; see the migration. A post counts in a random slot of
-/// its writer's group, chosen by the node number its id carries: writers in different groups never
+/// Counter rows per (year, tag), in groups; see the migration. A live post counts in a slot of
+/// its writer's group (the slots taken in turn), the group chosen by the node number its id carries: writers in different groups never
 /// touch the same counter row. On one server that only spreads row locks; on a Galera cluster,
 /// where writers on different nodes do not wait for each other's locks but fail certification at
 /// commit, it keeps instances on different nodes from aborting each other's posts to a popular tag.
@@ -59,7 +60,7 @@ impl MySqlStore {
             Err(error) if idempotency::is_taken(&error) => return Ok(IdempotentAttempt::KeyTaken),
             result => result?,
         }
-        insert_rows(&mut tx, vec![message]).await?;
+        insert_rows(&mut tx, vec![message], true).await?;
         if Utc::now() > commit_by {
             tx.rollback().await?;
             return Ok(IdempotentAttempt::PastDeadline);
@@ -83,12 +84,7 @@ impl MySqlStore {
                 Ok(None) => return Err(StoreError::PastCommitDeadline),
                 Err(error) => error,
             };
-            let retry = match mysql_error_number(&error) {
-                Some(DEADLOCK) => attempt < CONFLICT_ATTEMPTS,
-                Some(LOCK_WAIT_TIMEOUT) => attempt < LOCK_WAIT_ATTEMPTS,
-                _ => false,
-            };
-            if !retry {
+            if !worth_another_attempt(&error, attempt) {
                 return Err(duplicate_or(error, messages));
             }
             conflict_pause(attempt).await;
@@ -129,7 +125,7 @@ impl MySqlStore {
                 messages.iter().collect(),
             )
         };
-        insert_rows(&mut tx, fresh).await?;
+        insert_rows(&mut tx, fresh, false).await?;
         if commit_by.is_some_and(|deadline| Utc::now() > deadline) {
             tx.rollback().await?;
             return Ok(None);
@@ -171,10 +167,12 @@ impl MySqlStore {
     }
 }
 
-/// Stores `rows` and counts them, inside `tx`.
-async fn insert_rows(
+/// Stores `rows` and counts them, inside `tx`; `live` posts (and any single row) count in a
+/// random slot of their writer's group.
+pub(super) async fn insert_rows(
     tx: &mut sqlx::Transaction<'_, MySql>,
     rows: Vec<&NewMessage>,
+    live: bool,
 ) -> Result<(), sqlx::Error> {
     // In primary-key order, each chunk lands in neighbouring pages of the clustered index.
     let mut sorted = rows;
@@ -193,9 +191,9 @@ async fn insert_rows(
     // Slots spread concurrent posts; a bulk load is one writer, and keeping its counts in slot
     // 0 keeps statistics at one row per (year, tag) for everything but recent posts.
     let slot = match sorted.as_slice() {
-        [post] => {
+        [post, ..] if live || sorted.len() == 1 => {
             let group = post.id.node().get() % COUNT_SLOT_GROUPS;
-            group * COUNT_SLOTS_PER_GROUP + rand::thread_rng().gen_range(0..COUNT_SLOTS_PER_GROUP)
+            group * COUNT_SLOTS_PER_GROUP + next_slot_in_group()
         }
         _ => 0,
     };
@@ -213,6 +211,14 @@ async fn insert_rows(
         upsert.build().execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// The slot in its group for this process's next transaction that counts live posts: in turn
+/// rather than at random, so that the few transactions in flight at once (a writer each) hold
+/// different counter rows instead of often queueing on one until the other's commit.
+fn next_slot_in_group() -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed) % COUNT_SLOTS_PER_GROUP
 }
 
 /// How one attempt at an idempotent post ended, short of a database error.
@@ -237,6 +243,17 @@ fn mysql_error_number(error: &sqlx::Error) -> Option<u16> {
         .map(sqlx::mysql::MySqlDatabaseError::number)
 }
 
+/// Whether attempt number `attempt` of a transaction that failed with `error` should be followed
+/// by another: after a deadlock or a certification failure up to `CONFLICT_ATTEMPTS` in all,
+/// after a lock wait timeout up to `LOCK_WAIT_ATTEMPTS`.
+pub(super) fn worth_another_attempt(error: &sqlx::Error, attempt: u32) -> bool {
+    match mysql_error_number(error) {
+        Some(DEADLOCK) => attempt < CONFLICT_ATTEMPTS,
+        Some(LOCK_WAIT_TIMEOUT) => attempt < LOCK_WAIT_ATTEMPTS,
+        _ => false,
+    }
+}
+
 /// Whether running the transaction again is the remedy (a deadlock or a lock wait timeout).
 pub(super) fn is_lock_conflict(error: &sqlx::Error) -> bool {
     matches!(
@@ -247,7 +264,7 @@ pub(super) fn is_lock_conflict(error: &sqlx::Error) -> bool {
 
 /// Up to 1, 2, 4 … 32 ms after attempt 1, 2, 3 …, at random, so that conflicting writers spread
 /// out and the winner commits before the next attempt.
-async fn conflict_pause(attempt: u32) {
+pub(super) async fn conflict_pause(attempt: u32) {
     let ceiling_us = (1u64 << attempt.min(5)) * 1000;
     let pause = rand::thread_rng().gen_range(0..=ceiling_us);
     tokio::time::sleep(Duration::from_micros(pause)).await;

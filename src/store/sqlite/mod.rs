@@ -16,9 +16,11 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use super::{
     count_increments, counts, duplicate_or, idempotency, keys, leases, place, rows, sql, ApiKeyRow,
     IdempotentInsert, IdempotentResponse, NodeLeaseRow, PageQuery, Placement, PoolConfig,
-    PoolStats, Store, StoreError, YearAudit, YearTagCount,
+    PoolStats, Post, Store, StoreError, YearAudit, YearTagCount,
 };
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
+
+mod posts;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -185,6 +187,10 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(IdempotentInsert::Stored)
+    }
+
+    async fn insert_posts(&self, posts: &[Post]) -> Result<Vec<IdempotentInsert>, StoreError> {
+        posts::insert_posts(&self.writer, posts).await
     }
 
     async fn purge_idempotency(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
