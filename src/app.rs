@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::domain::{IdGenerator, MessageId};
+use crate::http::service::Stopping;
 use crate::http::{self, middleware, AppState};
 use crate::lease::IdSource;
 use crate::metrics::InstrumentedStore;
@@ -60,6 +61,16 @@ pub async fn check_clock(config: &Config, store: &dyn Store) -> anyhow::Result<(
 
 /// The router with its state and middleware, ready to serve; every query it makes is timed.
 pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator>) -> axum::Router {
+    build_router_stopping(config, store, ids, Stopping::default())
+}
+
+/// [`build_router`] whose `/readyz` fails once `stopping` is set.
+pub fn build_router_stopping(
+    config: &Config,
+    store: Arc<dyn Store>,
+    ids: Arc<IdGenerator>,
+    stopping: Stopping,
+) -> axum::Router {
     crate::metrics::install();
     crate::telemetry::register_log_events();
     let state = AppState {
@@ -68,6 +79,7 @@ pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator
         readiness_timeout: config.readiness_timeout,
         body_limit: config.body_limit,
         posting_needs_key: config.posting == crate::config::Posting::Keys,
+        stopping,
         in_flight: Arc::default(),
         stats_cache: Arc::default(),
         catch_up: http::messages::catch_up::CatchUp {
@@ -84,8 +96,9 @@ pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator
     )
 }
 
-/// Runs the server until SIGTERM or SIGINT, then lets in-flight requests finish within the grace
-/// period, closes the pool and returns.
+/// Runs the server until SIGTERM or SIGINT; then fails readiness at once, keeps serving for
+/// `SHUTDOWN_DELAY` (cut short by a second signal), stops accepting, lets in-flight requests
+/// finish within the grace period, closes the pool and returns.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let started = Instant::now();
     let store = open_store(&config).await?;
@@ -110,7 +123,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    let router = build_router(&config, store.clone(), ids.ids());
+    let stopping = Stopping::default();
+    let router = build_router_stopping(&config, store.clone(), ids.ids(), stopping.clone());
     let purge = tokio::spawn(purge_expired_idempotency_keys(store.clone()));
     tracing::info!(
         address = %listener.local_addr()?,
@@ -121,15 +135,33 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         listener.local_addr()?
     );
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(None::<Instant>);
-    let server = accept_loop(listener, router, &config, async move {
-        shutdown_signal().await;
-        let _ = stop_tx.send(Some(Instant::now()));
-    });
+    let signalled = Arc::new(std::sync::OnceLock::<Instant>::new());
+    let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
+    let delay = config.shutdown_delay;
+    let stop = {
+        let signalled = signalled.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = signalled.set(Instant::now());
+            stopping.begin();
+            if !delay.is_zero() {
+                tracing::info!(
+                    delay_ms = delay.as_millis() as u64,
+                    "stopping: not ready any more, still serving for SHUTDOWN_DELAY"
+                );
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {},
+                    () = shutdown_signal() => tracing::info!("a second signal: stopping now"),
+                }
+            }
+            let _ = drain_tx.send(true);
+        }
+    };
+    let server = accept_loop(listener, router, &config, stop);
     let grace = config.shutdown_grace;
-    let mut stopped = stop_rx.clone();
+    let mut draining = drain_rx;
     let deadline = async move {
-        let _ = stopped.wait_for(Option::is_some).await;
+        let _ = draining.wait_for(|draining| *draining).await;
         tracing::info!(
             grace_ms = grace.as_millis() as u64,
             "stopping: finishing in-flight requests"
@@ -143,8 +175,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     purge.abort();
     ids.release().await;
     store.close().await;
-    let signalled = *stop_rx.borrow();
-    let shutdown_ms = signalled.map_or(0.0, |at| at.elapsed().as_secs_f64() * 1000.0);
+    let shutdown_ms = signalled
+        .get()
+        .map_or(0.0, |at| at.elapsed().as_secs_f64() * 1000.0);
     tracing::info!(shutdown_ms, "stopped");
     Ok(())
 }

@@ -35,6 +35,7 @@ fn defaults_suit_a_laptop() {
     assert_eq!(config.body_limit, 64 * 1024);
     assert!(config.migrate_on_start);
     assert_eq!(config.posting, Posting::Open);
+    assert_eq!(config.shutdown_delay, Duration::ZERO);
 }
 
 #[test]
@@ -87,6 +88,8 @@ fn names_the_variable_that_is_wrong() {
         ("MIGRATE_ON_START", "yes please", "MIGRATE_ON_START"),
         ("POSTING", "closed", "POSTING"),
         ("HEADER_TIMEOUT", "0s", "HEADER_TIMEOUT"),
+        ("SHUTDOWN_DELAY", "-5s", "SHUTDOWN_DELAY"),
+        ("SHUTDOWN_DELAY", "a while", "SHUTDOWN_DELAY"),
         ("MAX_CONNECTIONS", "0", "MAX_CONNECTIONS"),
         (
             "DATABASE_READ_YOUR_WRITES",
@@ -127,6 +130,7 @@ fn never_prints_a_password() {
 fn reads_durations_and_origins() {
     let config = config(&[
         ("REQUEST_TIMEOUT", "1500ms"),
+        ("SHUTDOWN_DELAY", "5s"),
         (
             "CORS_ALLOWED_ORIGINS",
             "https://a.example, http://localhost:3000",
@@ -134,6 +138,7 @@ fn reads_durations_and_origins() {
     ])
     .unwrap();
     assert_eq!(config.request_timeout, Duration::from_millis(1500));
+    assert_eq!(config.shutdown_delay, Duration::from_secs(5));
     assert_eq!(
         config.cors_origins,
         ["https://a.example", "http://localhost:3000"]

@@ -153,6 +153,9 @@ pub enum ApiError {
     /// The database is unreachable, saturated, read-only or out of its cluster (503).
     #[error("service unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// This instance got SIGTERM: it answers requests a little longer but is no longer ready (503).
+    #[error("stopping")]
+    Stopping,
     /// This instance cannot make message ids now: it holds no node number (503).
     #[error("no node number for ids")]
     NoNodeLease(#[from] NoNodeLease),
@@ -185,7 +188,7 @@ impl ApiError {
             Self::IdempotencyInFlight => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Timeout | Self::Unavailable(_) | Self::NoNodeLease(_) => {
+            Self::Timeout | Self::Unavailable(_) | Self::NoNodeLease(_) | Self::Stopping => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -243,6 +246,7 @@ impl ApiError {
             Self::Timeout => plain("The request took too long; try again"),
             Self::Unavailable(_) => plain("The database cannot serve this request now; try again"),
             Self::NoNodeLease(_) => plain("This instance cannot make ids now; try again"),
+            Self::Stopping => plain("This instance is stopping; another one will answer"),
             Self::Internal(_) => plain("Something went wrong on our side"),
         }
     }

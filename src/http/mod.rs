@@ -37,6 +37,8 @@ pub struct AppState {
     pub in_flight: Arc<messages::idempotency::InFlight>,
     /// The statistics as this instance last read them, at most a second old.
     pub stats_cache: Arc<stats::cache::StatsCache>,
+    /// Set on SIGTERM: readiness fails while the instance serves out `SHUTDOWN_DELAY`.
+    pub stopping: service::Stopping,
     /// Which ids are settled, for `after` pages and `prev` links; the posts' commit deadline.
     pub catch_up: messages::catch_up::CatchUp,
 }
@@ -91,8 +93,12 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(
-            state,
+            state.clone(),
             auth::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.stopping,
+            service::close_when_stopping,
         ))
 }
 

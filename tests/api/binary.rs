@@ -299,3 +299,51 @@ async fn keys_are_made_listed_and_revoked_from_the_command_line() {
     let log = server.log.lock().unwrap().join("\n");
     assert!(!log.contains(secret), "a key was logged");
 }
+
+#[tokio::test]
+async fn after_sigterm_readiness_fails_at_once_and_requests_are_served_for_the_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = twooter(dir.path());
+    command
+        .env("DATABASE_URL", "sqlite:delay.db")
+        .env("SHUTDOWN_DELAY", "2s");
+    let mut server = Server::start(command);
+    let client = reqwest::Client::new();
+    let ready = client.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+
+    server.terminate();
+    let signalled = Instant::now();
+    // Not ready from the first probe after the signal.
+    let probe = client.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(probe.status(), 503);
+    assert_eq!(probe.headers()["content-type"], "application/problem+json");
+    let problem: Value = probe.json().await.unwrap();
+    assert_eq!(problem["status"], 503);
+    assert_eq!(
+        problem["detail"],
+        "This instance is stopping; another one will answer"
+    );
+    // Everything else is still served until the delay is over, each answer closing its
+    // connection so that no kept-alive one is cut later.
+    let mut served = 0;
+    while signalled.elapsed() < Duration::from_millis(1500) {
+        let posted = client
+            .post(server.url("/messages"))
+            .json(&serde_json::json!({"text": "still here", "tag": "delay"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 201);
+        assert_eq!(posted.headers()["connection"], "close");
+        let listed = client.get(server.url("/messages")).send().await.unwrap();
+        assert_eq!(listed.status(), 200);
+        served += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(served > 5, "{served}");
+    assert!(server.child.try_wait().unwrap().is_none());
+    let status = server.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+    assert!(signalled.elapsed() >= Duration::from_secs(2));
+}
