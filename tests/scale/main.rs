@@ -5,6 +5,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod restarts;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
