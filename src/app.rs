@@ -80,6 +80,7 @@ pub fn build_router_stopping(
         body_limit: config.body_limit,
         posting_needs_key: config.posting == crate::config::Posting::Keys,
         stopping,
+        keys: Arc::default(),
         in_flight: Arc::default(),
         stats_cache: Arc::default(),
         catch_up: http::messages::catch_up::CatchUp {

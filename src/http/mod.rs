@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod key_cache;
 pub mod messages;
 pub mod middleware;
 pub mod service;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub in_flight: Arc<messages::idempotency::InFlight>,
     /// The statistics as this instance last read them, at most a second old.
     pub stats_cache: Arc<stats::cache::StatsCache>,
+    /// API keys as last read, at most a second old.
+    pub keys: Arc<key_cache::KeyCache>,
     /// Set on SIGTERM: readiness fails while the instance serves out `SHUTDOWN_DELAY`.
     pub stopping: service::Stopping,
     /// Which ids are settled, for `after` pages and `prev` links; the posts' commit deadline.
