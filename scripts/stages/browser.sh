@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test in a real headless browser: Debian's Chromium, driven by playwright-core, posts
-# and reads a twoot through the Swagger UI that the release binary serves at /docs.
+# and reads a twoot through the Swagger UI that the release binary serves at /docs, and calls the
+# admin-only statistics route before and after "Authorize" with a key made here.
 #
 # Outside CI a missing browser or Node.js skips the stage with one line saying why; with CI=true
 # nothing may be skipped.
@@ -60,6 +61,12 @@ trap cleanup EXIT
 
 rm -rf "$SPEC_DIR/artifacts"
 
+# An admin key for the Authorize scenario, made as an operator would; the key is the one line of
+# its output that is not a JSON log line.
+admin_key=$(cd "$tmp" && env DATABASE_URL="sqlite:$tmp/e2e.db" LOG_FORMAT=json "$bin" keys create \
+  --name browser --role admin | grep '^twt_')
+[ -n "$admin_key" ] || { echo "twooter keys create printed no key" >&2; exit 1; }
+
 # PORT=0 lets the kernel choose a free port, which the ready log line then names, so two runs at
 # once never race for one. The temporary working directory keeps a developer's .env out.
 (cd "$tmp" && exec env DATABASE_URL="sqlite:$tmp/e2e.db" HOST=127.0.0.1 PORT=0 LOG_FORMAT=json \
@@ -93,7 +100,7 @@ done
 echo "server ready at $base_url"
 
 status=0
-BASE_URL="$base_url" CHROMIUM_PATH="$CHROMIUM" node --test --test-reporter=spec "$SPEC_DIR/docs.spec.mjs" || status=$?
+BASE_URL="$base_url" ADMIN_KEY="$admin_key" CHROMIUM_PATH="$CHROMIUM" node --test --test-reporter=spec "$SPEC_DIR/docs.spec.mjs" || status=$?
 [ "$status" = 0 ] || server_log
 echo "browser stage: install and build ${install_seconds}s, test $((SECONDS - run_started))s"
 exit "$status"
