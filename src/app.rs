@@ -208,7 +208,8 @@ async fn purge_expired_idempotency_keys(store: Arc<dyn Store>) {
 }
 
 /// Accepts connections until `stop` resolves, then waits for the open ones to finish their
-/// requests. Each connection gets `HEADER_TIMEOUT` to send a request's headers, and at most
+/// requests. Each connection gets `HEADER_TIMEOUT` to send a request's headers (its first, in
+/// HTTP/1 and HTTP/2 alike; each later one in HTTP/1), and at most
 /// `MAX_CONNECTIONS` are open at once: past that, new ones wait in the listen backlog.
 async fn accept_loop(
     listener: TcpListener,
@@ -216,6 +217,8 @@ async fn accept_loop(
     config: &Config,
     stop: impl std::future::Future<Output = ()>,
 ) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use tower::ServiceExt;
 
@@ -226,6 +229,7 @@ async fn accept_loop(
         .header_read_timeout(config.header_timeout);
     builder.http2().timer(TokioTimer::new());
     let slots = Arc::new(tokio::sync::Semaphore::new(config.max_connections as usize));
+    let header_timeout = config.header_timeout;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(stop);
     loop {
@@ -245,8 +249,11 @@ async fn accept_loop(
             },
             () = &mut stop => break,
         };
+        let asked = Arc::new(AtomicBool::new(false));
+        let first_request = asked.clone();
         let service = router.clone().map_request(
             move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                first_request.store(true, Ordering::Relaxed);
                 request
                     .extensions_mut()
                     .insert(axum::extract::ConnectInfo(peer));
@@ -259,8 +266,15 @@ async fn accept_loop(
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
-            // A client that goes away or times out ends its connection; nothing to report.
-            let _ = connection.await;
+            tokio::pin!(connection);
+            // hyper's header timeout is HTTP/1's alone: a connection that has not completed a
+            // first request within HEADER_TIMEOUT in any version (a preface sent half, or an
+            // HTTP/2 connection that opens no stream) is closed here.
+            let opening = tokio::time::timeout(header_timeout, &mut connection).await;
+            if opening.is_err() && asked.load(Ordering::Relaxed) {
+                // A client that goes away or times out ends its connection; nothing to report.
+                let _ = connection.await;
+            }
             drop(slot);
         });
     }
