@@ -352,8 +352,18 @@ async fn after_sigterm_readiness_fails_at_once_and_requests_are_served_for_the_d
 
     server.terminate();
     let signalled = Instant::now();
-    // Not ready from the first probe after the signal.
-    let probe = client.get(server.url("/readyz")).send().await.unwrap();
+    // Not ready as soon as the signal is handled, long before the delay is over.
+    let probe = loop {
+        let probe = client.get(server.url("/readyz")).send().await.unwrap();
+        if probe.status() != 200 {
+            break probe;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_millis(500),
+            "still ready"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     assert_eq!(probe.status(), 503);
     assert_eq!(probe.headers()["content-type"], "application/problem+json");
     let problem: Value = probe.json().await.unwrap();
