@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::domain::{IdGenerator, MessageId};
+use crate::http::service::Stopping;
 use crate::http::{self, middleware, AppState};
 use crate::lease::IdSource;
 use crate::metrics::InstrumentedStore;
@@ -61,14 +62,16 @@ pub async fn check_clock(config: &Config, store: &dyn Store) -> anyhow::Result<(
 /// The router with its state and middleware, ready to serve; every query it makes is timed. Starts
 /// the post writers on the current tokio runtime.
 pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator>) -> axum::Router {
-    build(config, store, ids).0
+    build(config, store, ids, Stopping::default()).0
 }
 
-/// [`build_router`], and the live feed it serves, to close at shutdown.
+/// [`build_router`] whose `/readyz` fails once `stopping` is set, and the live feed it serves, to
+/// close at shutdown.
 fn build(
     config: &Config,
     store: Arc<dyn Store>,
     ids: Arc<IdGenerator>,
+    stopping: Stopping,
 ) -> (axum::Router, Arc<crate::live::Hub>) {
     crate::metrics::install();
     crate::telemetry::register_log_events();
@@ -100,6 +103,8 @@ fn build(
         readiness_timeout: config.readiness_timeout,
         body_limit: config.body_limit,
         posting_needs_key: config.posting == crate::config::Posting::Keys,
+        stopping,
+        keys: Arc::default(),
         in_flight: Arc::default(),
         stats_cache: Arc::default(),
         catch_up: http::messages::catch_up::CatchUp {
@@ -119,8 +124,9 @@ fn build(
     (router, hub)
 }
 
-/// Runs the server until SIGTERM or SIGINT, then lets in-flight requests finish within the grace
-/// period, closes the pool and returns.
+/// Runs the server until SIGTERM or SIGINT; then fails readiness at once, keeps serving for
+/// `SHUTDOWN_DELAY` (cut short by a second signal), stops accepting, lets in-flight requests
+/// finish within the grace period, closes the pool and returns.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let started = Instant::now();
     let store = open_store(&config).await?;
@@ -145,7 +151,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    let (router, hub) = build(&config, store.clone(), ids.ids());
+    let stopping = Stopping::default();
+    let (router, hub) = build(&config, store.clone(), ids.ids(), stopping.clone());
     let purge = tokio::spawn(purge_expired_idempotency_keys(store.clone()));
     tracing::info!(
         address = %listener.local_addr()?,
@@ -156,18 +163,36 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         listener.local_addr()?
     );
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(None::<Instant>);
-    let server = accept_loop(listener, router, &config, async move {
-        shutdown_signal().await;
-        let _ = stop_tx.send(Some(Instant::now()));
-        // Streams never finish on their own: end them now, so that their clients reconnect to
-        // another instance at once and this one drains in time.
-        hub.close();
-    });
+    let signalled = Arc::new(std::sync::OnceLock::<Instant>::new());
+    let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
+    let delay = config.shutdown_delay;
+    let stop = {
+        let signalled = signalled.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = signalled.set(Instant::now());
+            stopping.begin();
+            if !delay.is_zero() {
+                tracing::info!(
+                    delay_ms = delay.as_millis() as u64,
+                    "stopping: not ready any more, still serving for SHUTDOWN_DELAY"
+                );
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {},
+                    () = shutdown_signal() => tracing::info!("a second signal: stopping now"),
+                }
+            }
+            // Streams never finish on their own: end them now, so that their clients reconnect to
+            // another instance and this one drains in time.
+            hub.close();
+            let _ = drain_tx.send(true);
+        }
+    };
+    let server = accept_loop(listener, router, &config, stop);
     let grace = config.shutdown_grace;
-    let mut stopped = stop_rx.clone();
+    let mut draining = drain_rx;
     let deadline = async move {
-        let _ = stopped.wait_for(Option::is_some).await;
+        let _ = draining.wait_for(|draining| *draining).await;
         tracing::info!(
             grace_ms = grace.as_millis() as u64,
             "stopping: finishing in-flight requests"
@@ -181,8 +206,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     purge.abort();
     ids.release().await;
     store.close().await;
-    let signalled = *stop_rx.borrow();
-    let shutdown_ms = signalled.map_or(0.0, |at| at.elapsed().as_secs_f64() * 1000.0);
+    let shutdown_ms = signalled
+        .get()
+        .map_or(0.0, |at| at.elapsed().as_secs_f64() * 1000.0);
     tracing::info!(shutdown_ms, "stopped");
     Ok(())
 }
@@ -212,7 +238,8 @@ async fn purge_expired_idempotency_keys(store: Arc<dyn Store>) {
 }
 
 /// Accepts connections until `stop` resolves, then waits for the open ones to finish their
-/// requests. Each connection gets `HEADER_TIMEOUT` to send a request's headers, and at most
+/// requests. Each connection gets `HEADER_TIMEOUT` to send a request's headers (its first, in
+/// HTTP/1 and HTTP/2 alike; each later one in HTTP/1), and at most
 /// `MAX_CONNECTIONS` are open at once: past that, new ones wait in the listen backlog.
 async fn accept_loop(
     listener: TcpListener,
@@ -220,6 +247,8 @@ async fn accept_loop(
     config: &Config,
     stop: impl std::future::Future<Output = ()>,
 ) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use tower::ServiceExt;
 
@@ -230,6 +259,7 @@ async fn accept_loop(
         .header_read_timeout(config.header_timeout);
     builder.http2().timer(TokioTimer::new());
     let slots = Arc::new(tokio::sync::Semaphore::new(config.max_connections as usize));
+    let header_timeout = config.header_timeout;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(stop);
     loop {
@@ -249,8 +279,11 @@ async fn accept_loop(
             },
             () = &mut stop => break,
         };
+        let asked = Arc::new(AtomicBool::new(false));
+        let first_request = asked.clone();
         let service = router.clone().map_request(
             move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                first_request.store(true, Ordering::Relaxed);
                 request
                     .extensions_mut()
                     .insert(axum::extract::ConnectInfo(peer));
@@ -263,8 +296,15 @@ async fn accept_loop(
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
-            // A client that goes away or times out ends its connection; nothing to report.
-            let _ = connection.await;
+            tokio::pin!(connection);
+            // hyper's header timeout is HTTP/1's alone: a connection that has not completed a
+            // first request within HEADER_TIMEOUT in any version (a preface sent half, or an
+            // HTTP/2 connection that opens no stream) is closed here.
+            let opening = tokio::time::timeout(header_timeout, &mut connection).await;
+            if opening.is_err() && asked.load(Ordering::Relaxed) {
+                // A client that goes away or times out ends its connection; nothing to report.
+                let _ = connection.await;
+            }
             drop(slot);
         });
     }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests in a real headless browser: Debian's Chromium, driven by playwright-core, posts
-# and reads a twoot through the Swagger UI that the release binary serves at /docs
-# (docs.spec.mjs), and uses the web client at /app on two instances of one database
-# (app.spec.mjs).
+# and reads a twoot through the Swagger UI that the release binary serves at /docs, and calls the
+# admin-only statistics route before and after "Authorize" with a key made here (docs.spec.mjs);
+# and uses the web client at /app on two instances of one database (app.spec.mjs).
 #
 # Outside CI a missing browser or Node.js skips the stage with one line saying why; with CI=true
 # nothing may be skipped.
@@ -71,7 +71,10 @@ awk -v tag="$scroll_tag" 'BEGIN {
   for (i = 0; i < 500; i++) printf "Twoot %d of the scroll test,%s,%s\n", i, tag, strftime("%Y-%m-%dT%H:%M:%SZ", 1672531200 + i * 60, 1)
 }' >"$tmp/scroll.csv"
 (cd "$tmp" && DATABASE_URL="$database" "$bin" import scroll.csv >/dev/null)
-admin_key=$(cd "$tmp" && DATABASE_URL="$database" "$bin" keys create --name browser --role admin 2>/dev/null)
+# The key is the one line of the command's output that is not a JSON log line.
+admin_key=$(cd "$tmp" && env DATABASE_URL="$database" LOG_FORMAT=json "$bin" keys create \
+  --name browser --role admin | grep '^twt_')
+[ -n "$admin_key" ] || { echo "twooter keys create printed no key" >&2; exit 1; }
 
 server_log() {
   for log in "$tmp"/server-*.log; do

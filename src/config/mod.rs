@@ -13,7 +13,7 @@ mod values;
 
 use values::{
     at_least, at_most, check_database_url, check_log_filter, check_origins, check_redis_url,
-    duration, error, parse, positive,
+    duration, duration_or_zero, error, parse, positive,
 };
 
 /// The database used when none is configured: a SQLite file in the working directory.
@@ -37,6 +37,7 @@ pub const VARIABLES: &[&str] = &[
     "REQUEST_TIMEOUT",
     "READINESS_TIMEOUT",
     "SHUTDOWN_GRACE_PERIOD",
+    "SHUTDOWN_DELAY",
     "LOG_FORMAT",
     "RUST_LOG",
     "CORS_ALLOWED_ORIGINS",
@@ -98,6 +99,9 @@ pub struct Config {
     pub readiness_timeout: Duration,
     /// `SHUTDOWN_GRACE_PERIOD`: how long in-flight requests may finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// `SHUTDOWN_DELAY`: how long the instance keeps serving after SIGTERM, with `/readyz`
+    /// failing, so that load balancers stop sending it requests before it stops accepting.
+    pub shutdown_delay: Duration,
     /// `LOG_FORMAT`: `auto`, `json` or `pretty`.
     pub log_format: LogFormat,
     /// `RUST_LOG`: which log lines to keep, as a tracing filter.
@@ -207,6 +211,7 @@ impl Config {
             request_timeout: duration(&get, "REQUEST_TIMEOUT", "10s")?,
             readiness_timeout: duration(&get, "READINESS_TIMEOUT", "1s")?,
             shutdown_grace: duration(&get, "SHUTDOWN_GRACE_PERIOD", "20s")?,
+            shutdown_delay: duration_or_zero(&get, "SHUTDOWN_DELAY", "0s")?,
             log_format: match get("LOG_FORMAT").as_deref().unwrap_or("auto") {
                 "auto" => LogFormat::Auto,
                 "json" => LogFormat::Json,

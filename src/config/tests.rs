@@ -45,6 +45,7 @@ fn defaults_suit_a_laptop() {
         }
     );
     assert_eq!((config.post_batch_max, config.post_queue_max), (128, 1024));
+    assert_eq!(config.shutdown_delay, Duration::ZERO);
 }
 
 #[test]
@@ -108,6 +109,8 @@ fn names_the_variable_that_is_wrong() {
         ("MIGRATE_ON_START", "yes please", "MIGRATE_ON_START"),
         ("POSTING", "closed", "POSTING"),
         ("HEADER_TIMEOUT", "0s", "HEADER_TIMEOUT"),
+        ("SHUTDOWN_DELAY", "-5s", "SHUTDOWN_DELAY"),
+        ("SHUTDOWN_DELAY", "a while", "SHUTDOWN_DELAY"),
         ("MAX_CONNECTIONS", "0", "MAX_CONNECTIONS"),
         ("STREAM_MAX_SUBSCRIBERS", "0", "STREAM_MAX_SUBSCRIBERS"),
         ("STREAM_MAX_PER_CLIENT", "many", "STREAM_MAX_PER_CLIENT"),
@@ -153,6 +156,7 @@ fn never_prints_a_password() {
 fn reads_durations_and_origins() {
     let config = config(&[
         ("REQUEST_TIMEOUT", "1500ms"),
+        ("SHUTDOWN_DELAY", "5s"),
         (
             "CORS_ALLOWED_ORIGINS",
             "https://a.example, http://localhost:3000",
@@ -160,6 +164,7 @@ fn reads_durations_and_origins() {
     ])
     .unwrap();
     assert_eq!(config.request_timeout, Duration::from_millis(1500));
+    assert_eq!(config.shutdown_delay, Duration::from_secs(5));
     assert_eq!(
         config.cors_origins,
         ["https://a.example", "http://localhost:3000"]

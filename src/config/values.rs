@@ -68,6 +68,22 @@ pub(super) fn duration(
     }
 }
 
+/// A duration that may be zero, for a wait that a laptop does not need.
+pub(super) fn duration_or_zero(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: &str,
+) -> Result<Duration, ConfigError> {
+    let raw = get(variable).unwrap_or_else(|| default.to_owned());
+    humantime::parse_duration(raw.trim()).map_err(|_| {
+        error(
+            variable,
+            &raw,
+            "expected a duration such as 0s, 500ms or 5s",
+        )
+    })
+}
+
 pub(super) fn at_least(
     value: Duration,
     minimum: Duration,

@@ -1,5 +1,5 @@
 //! Who is calling: the one place that reads `Authorization: Bearer`, checks the key against the
-//! store, and decides whether the caller may use the route.
+//! store (through a cache at most a second old, `key_cache.rs`), and decides whether the caller may use the route.
 //!
 //! Reading and (unless `POSTING=keys`) posting are public; everything under `/management` needs an
 //! `admin` key. A key that is sent is always checked, even on a public route, so that a client
@@ -90,7 +90,7 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>,
         .ok_or(ApiError::Unauthenticated(AuthFailure::Malformed))?;
     let invalid = ApiError::Unauthenticated(AuthFailure::Invalid);
     let key = PresentedKey::parse(token).ok_or(ApiError::Unauthenticated(AuthFailure::Invalid))?;
-    let stored = state.store.api_key(&key.id).await?;
+    let stored = state.keys.row(state.store.as_ref(), &key.id).await?;
     // An unknown id still costs a comparison, so that timing tells no more than the answer.
     let stored_hash = stored
         .as_ref()

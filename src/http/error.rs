@@ -157,6 +157,9 @@ pub enum ApiError {
     /// Too many posts are waiting to be written (503).
     #[error("post queue full")]
     Overloaded(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// This instance got SIGTERM: it answers requests a little longer but is no longer ready (503).
+    #[error("stopping")]
+    Stopping,
     /// This instance cannot make message ids now: it holds no node number (503).
     #[error("no node number for ids")]
     NoNodeLease(#[from] NoNodeLease),
@@ -209,7 +212,8 @@ impl ApiError {
             | Self::Unavailable(_)
             | Self::Overloaded(_)
             | Self::NoNodeLease(_)
-            | Self::StreamsFull => {
+            | Self::StreamsFull
+            | Self::Stopping => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
@@ -277,6 +281,7 @@ impl ApiError {
             Self::TooManyStreams => plain(
                 "This client has as many live streams open as it may; close one or try again",
             ),
+            Self::Stopping => plain("This instance is stopping; another one will answer"),
             Self::Internal(_) => plain("Something went wrong on our side"),
         }
     }

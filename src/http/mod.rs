@@ -4,6 +4,7 @@ pub mod app;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod key_cache;
 pub mod messages;
 pub mod middleware;
 pub mod service;
@@ -41,6 +42,10 @@ pub struct AppState {
     pub in_flight: Arc<messages::idempotency::InFlight>,
     /// The statistics as this instance last read them, at most a second old.
     pub stats_cache: Arc<stats::cache::StatsCache>,
+    /// API keys as last read, at most a second old.
+    pub keys: Arc<key_cache::KeyCache>,
+    /// Set on SIGTERM: readiness fails while the instance serves out `SHUTDOWN_DELAY`.
+    pub stopping: service::Stopping,
     /// Which ids are settled, for `after` pages and `prev` links; the posts' commit deadline.
     pub catch_up: messages::catch_up::CatchUp,
     /// This instance's live feed, for `/messages/stream`; told of every post.
@@ -101,8 +106,12 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(
-            state,
+            state.clone(),
             auth::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.stopping,
+            service::close_when_stopping,
         ))
 }
 

@@ -1,5 +1,8 @@
 //! What the service is and whether it is up: `/`, `/healthz`, `/readyz`, `/metrics`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -67,16 +70,52 @@ pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
+/// Set once SIGTERM arrives: `/readyz` fails from then on, so that load balancers stop choosing
+/// this instance while it still answers everything else for `SHUTDOWN_DELAY`.
+#[derive(Debug, Clone, Default)]
+pub struct Stopping(Arc<AtomicBool>);
+
+impl Stopping {
+    pub fn begin(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// While stopping, each HTTP/1 answer closes its connection: a load balancer's kept-alive
+/// connections are gone before the instance stops accepting, so none is cut under a request.
+pub async fn close_when_stopping(
+    State(stopping): State<Stopping>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let http1 = request.version() <= axum::http::Version::HTTP_11;
+    let mut response = next.run(request).await;
+    if http1 && stopping.is_set() {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
 /// Readiness: this instance can take writes, so it can take traffic.
 ///
-/// The database answers in time, is not read-only and (on a cluster) this node is in the primary
+/// It is not stopping, the database answers in time, is not read-only and (on a cluster) this node is in the primary
 /// component, and the instance holds a node number for ids.
 #[utoipa::path(get, path = "/readyz", tag = "service",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "The database cannot take writes, or this instance cannot make ids", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, description = "The instance is stopping, the database cannot take writes, or this instance cannot make ids", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
+    if state.stopping.is_set() {
+        return Err(ApiError::Stopping);
+    }
     match tokio::time::timeout(state.readiness_timeout, state.store.check_writable()).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => return Err(ApiError::Unavailable(Box::new(error))),

@@ -274,15 +274,53 @@ async fn keys_are_made_listed_and_revoked_from_the_command_line() {
     let stats = server.url("/management/message-stats");
     get_json_as(&stats, &admin).await;
 
+    // A key in use is read from the database about once a second, not once a request.
+    let key_reads = || async {
+        let metrics = reqwest::get(server.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metrics
+            .lines()
+            .filter(|line| {
+                line.starts_with("twooter_db_query_duration_seconds_count{")
+                    && line.contains(r#"query="get_api_key""#)
+            })
+            .map(|line| line.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum::<u64>()
+    };
+    let before = key_reads().await;
+    let burst = Instant::now();
+    for _ in 0..20 {
+        get_json_as(&stats, &admin).await;
+    }
+    let reads = key_reads().await - before;
+    let seconds = burst.elapsed().as_secs() + 1;
+    assert!(
+        reads <= seconds + 1,
+        "{reads} reads of the key in {seconds} s"
+    );
+
     let stderr = run(dir.path(), url, &["keys", "revoke", id], 0);
+    let revoked = Instant::now();
     assert!(stderr.contains(id), "{stderr}");
-    let refused = reqwest::Client::new()
-        .get(&stats)
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 401);
+    // Refused once this instance's copy of the key is a second old at most.
+    let client = reqwest::Client::new();
+    loop {
+        let reply = client.get(&stats).bearer_auth(&admin).send().await.unwrap();
+        if reply.status() == 401 {
+            break;
+        }
+        assert_eq!(reply.status(), 200);
+        assert!(
+            revoked.elapsed() < Duration::from_millis(1200),
+            "a revoked key still served after {:?}",
+            revoked.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     run(dir.path(), url, &["keys", "revoke", id], 1);
     run(
         dir.path(),
@@ -298,4 +336,62 @@ async fn keys_are_made_listed_and_revoked_from_the_command_line() {
     );
     let log = server.log.lock().unwrap().join("\n");
     assert!(!log.contains(secret), "a key was logged");
+}
+
+#[tokio::test]
+async fn after_sigterm_readiness_fails_at_once_and_requests_are_served_for_the_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = twooter(dir.path());
+    command
+        .env("DATABASE_URL", "sqlite:delay.db")
+        .env("SHUTDOWN_DELAY", "2s");
+    let mut server = Server::start(command);
+    let client = reqwest::Client::new();
+    let ready = client.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+
+    server.terminate();
+    let signalled = Instant::now();
+    // Not ready as soon as the signal is handled, long before the delay is over.
+    let probe = loop {
+        let probe = client.get(server.url("/readyz")).send().await.unwrap();
+        if probe.status() != 200 {
+            break probe;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_millis(500),
+            "still ready"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(probe.status(), 503);
+    assert_eq!(probe.headers()["content-type"], "application/problem+json");
+    let problem: Value = probe.json().await.unwrap();
+    assert_eq!(problem["status"], 503);
+    assert_eq!(
+        problem["detail"],
+        "This instance is stopping; another one will answer"
+    );
+    // Everything else is still served until the delay is over, each answer closing its
+    // connection so that no kept-alive one is cut later.
+    let mut served = 0;
+    while signalled.elapsed() < Duration::from_millis(1500) {
+        let posted = client
+            .post(server.url("/messages"))
+            .json(&serde_json::json!({"text": "still here", "tag": "delay"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 201);
+        assert_eq!(posted.headers()["connection"], "close");
+        let listed = client.get(server.url("/messages")).send().await.unwrap();
+        assert_eq!(listed.status(), 200);
+        served += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(served > 5, "{served}");
+    assert!(server.child.try_wait().unwrap().is_none());
+    let status = server.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+    assert!(signalled.elapsed() >= Duration::from_secs(2));
 }

@@ -1,5 +1,7 @@
 // Swagger UI at /docs, used as a person would: post a twoot with "Try it out", then find it by its
-// tag. Run by scripts/stages/browser.sh, which starts the server and sets BASE_URL.
+// tag; call the admin-only statistics route, refused without a key, then "Authorize" with an
+// admin key and call it again. Run by scripts/stages/browser.sh, which makes the key, starts the
+// server and sets BASE_URL and ADMIN_KEY.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -8,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const BASE_URL = process.env.BASE_URL;
+const ADMIN_KEY = process.env.ADMIN_KEY;
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 const TIMEOUT_MS = 15_000;
@@ -52,7 +55,7 @@ async function scenario(name, body) {
   }
 }
 
-const operation = (id) => page.locator(`#operations-messages-${id}`);
+const operation = (id, tag = 'messages') => page.locator(`#operations-${tag}-${id}`);
 
 async function openAndTryOut(op) {
   await op.locator('.opblock-summary-control').click();
@@ -62,10 +65,10 @@ async function openAndTryOut(op) {
 }
 
 // Clicks Execute and waits for the network answer, then for Swagger UI to show it.
-async function execute(op, method) {
+async function execute(op, method, path = '/messages') {
   const [response] = await Promise.all([
     page.waitForResponse(
-      (r) => r.request().method() === method && new URL(r.url()).pathname === '/messages',
+      (r) => r.request().method() === method && new URL(r.url()).pathname === path,
       { timeout: TIMEOUT_MS },
     ),
     op.locator('button.execute').click(),
@@ -162,6 +165,34 @@ test('Swagger UI lists the twoot under its tag', async () => {
     assert.ok(found, `the list shows twoot ${posted.id}`);
     assert.equal(found.text, TEXT);
     assert.ok(shown.every((twoot) => twoot.tag === posted.tag), 'only twoots under the tag are listed');
+  });
+});
+
+test('Swagger UI shows 401 for the statistics without a key, 200 after Authorize', async () => {
+  assert.ok(ADMIN_KEY, 'ADMIN_KEY must hold an admin key of the running server');
+  await scenario('authorize', async () => {
+    const stats = operation('message_stats', 'management');
+    await openAndTryOut(stats);
+    const refused = await execute(stats, 'GET', '/management/message-stats');
+    assert.equal(refused.response.status(), 401);
+    assert.equal(refused.status, '401', 'Swagger UI shows 401');
+    assert.equal(refused.shown.status, 401, 'the body is a problem with its status');
+    assert.equal(refused.response.request().headers().authorization, undefined);
+
+    await page.locator('.auth-wrapper button.authorize').click();
+    const modal = page.locator('.modal-ux');
+    await modal.locator('input').first().fill(ADMIN_KEY);
+    await modal.locator('button.authorize', { hasText: 'Authorize' }).click();
+    await modal.locator('button', { hasText: 'Close' }).click();
+    await modal.waitFor({ state: 'detached' });
+
+    const allowed = await execute(stats, 'GET', '/management/message-stats');
+    assert.equal(allowed.response.request().headers().authorization, `Bearer ${ADMIN_KEY}`);
+    assert.equal(allowed.response.status(), 200);
+    assert.equal(allowed.status, '200', 'Swagger UI shows 200');
+    assert.equal(typeof allowed.shown, 'object', 'the body is the statistics object');
+    assert.deepEqual(allowed.shown, await allowed.response.json(), 'Swagger UI shows the body the server sent');
+    log(`success screenshot: ${await screenshot('docs-after-authorize')}`);
   });
 });
 

@@ -93,10 +93,16 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start(mut command: Command) -> Self {
+    /// Starts the server on a free port.
+    pub fn start(command: Command) -> Self {
+        Self::start_on(command, 0)
+    }
+
+    /// Starts the server on `port` (0: a free one), as a restarted instance takes its old port.
+    pub fn start_on(mut command: Command, port: u16) -> Self {
         let started = Instant::now();
         let mut child = command
-            .env("PORT", "0")
+            .env("PORT", port.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -5,6 +5,7 @@
 pub mod galera;
 pub mod instance;
 pub mod mariadb;
+pub mod nginx;
 pub mod redis;
 mod spawn;
 
