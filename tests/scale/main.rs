@@ -5,69 +5,13 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::support::process::{get_json, get_json_as, twooter, Server};
+use crate::support::servers::nginx::{self, Nginx, Site};
 use crate::support::{Backend, TestDb};
-
-/// nginx from the system, or `None` (with a line saying so) outside CI.
-fn nginx() -> Option<String> {
-    let found = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists());
-    match found {
-        Some(path) => Some(path.to_owned()),
-        None if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!(
-                "SKIPPED: load-balancer test, nginx is not installed (apt-get install nginx-light)"
-            );
-            None
-        }
-        None => panic!("nginx is required in CI"),
-    }
-}
-
-struct Nginx(Child);
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_nginx(binary: &str, dir: &std::path::Path, upstreams: &[String], port: u16) -> Nginx {
-    let servers: String = upstreams.iter().map(|a| format!("server {a};\n")).collect();
-    let dir = dir.display();
-    let config = format!(
-        "user root;\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\n\
-         events {{ worker_connections 256; }}\n\
-         http {{\n access_log off;\n client_body_temp_path {dir}/body;\n proxy_temp_path {dir}/proxy;\n\
-         fastcgi_temp_path {dir}/fastcgi;\n uwsgi_temp_path {dir}/uwsgi;\n scgi_temp_path {dir}/scgi;\n\
-         upstream twooter {{\n{servers} }}\n\
-         server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://twooter; proxy_set_header X-Request-Id $request_id; }} }}\n}}\n"
-    );
-    let path = format!("{dir}/nginx.conf");
-    std::fs::write(&path, config).unwrap();
-    let child = Command::new(binary)
-        .args(["-c", &path, "-p", &dir.to_string(), "-g", "daemon off;"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    Nginx(child)
-}
 
 async fn post(base: &str, text: &str, tag: &str) -> Value {
     let reply = reqwest::Client::new()
@@ -95,7 +39,9 @@ async fn posted_count(base: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_behind_nginx_share_everything() {
-    let Some(nginx_binary) = nginx() else { return };
+    if Nginx::binary().is_none() {
+        return;
+    }
     let Some(db) = TestDb::new(Backend::MySql).await else {
         return;
     };
@@ -111,17 +57,11 @@ async fn three_instances_behind_nginx_share_everything() {
         })
         .collect();
     let bases: Vec<String> = instances.iter().map(|s| s.url("")).collect();
-    let port = free_port();
-    let _nginx = start_nginx(
-        &nginx_binary,
-        dir.path(),
-        &instances
-            .iter()
-            .map(|s| s.address.to_string())
-            .collect::<Vec<_>>(),
-        port,
-    );
-    let balancer = format!("http://127.0.0.1:{port}");
+    let upstreams: Vec<String> = instances.iter().map(|s| s.address.to_string()).collect();
+    let Some(nginx) = Nginx::start(&upstreams, &Site::PLAIN).await else {
+        return;
+    };
+    let balancer = nginx.url("");
     let deadline = Instant::now() + Duration::from_secs(10);
     while reqwest::get(format!("{balancer}/readyz"))
         .await
@@ -196,4 +136,21 @@ async fn three_instances_behind_nginx_share_everything() {
             .sum();
         assert_eq!(total, 45, "{base}: {stats}");
     }
+}
+
+#[test]
+fn the_shipped_nginx_configuration_gets_the_tests_upstreams_and_port() {
+    let shipped = include_str!("../../deploy/nginx.conf");
+    let upstreams = ["127.0.0.1:1".to_owned(), "127.0.0.1:2".to_owned()];
+    let text = nginx::template(shipped, &upstreams, 4321, "pid /x/nginx.pid;\n", "");
+    assert!(text.contains("listen 127.0.0.1:4321;"), "{text}");
+    assert!(!text.contains("listen 80"), "{text}");
+    assert!(!text.contains("resolver "), "{text}");
+    assert!(!text.contains("twooter:8000"), "{text}");
+    assert!(
+        text.contains("server 127.0.0.1:1 max_fails=1 fail_timeout=5s;\nserver 127.0.0.1:2 max_fails=1 fail_timeout=5s;\n"),
+        "{text}"
+    );
+    assert!(text.contains("keepalive 32;"), "{text}");
+    assert!(text.contains("proxy_next_upstream"), "{text}");
 }

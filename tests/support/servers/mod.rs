@@ -5,6 +5,7 @@
 pub mod galera;
 pub mod instance;
 pub mod mariadb;
+pub mod nginx;
 mod spawn;
 
 /// Whether the suite runs in CI, where a missing server is a failure rather than a skip.
