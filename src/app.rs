@@ -13,6 +13,7 @@ use crate::domain::{IdGenerator, MessageId};
 use crate::http::{self, middleware, AppState};
 use crate::lease::IdSource;
 use crate::metrics::InstrumentedStore;
+use crate::ratelimit::Limiter;
 use crate::store::{self, Store};
 
 /// Opens the configured store.
@@ -74,6 +75,8 @@ pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator
             commit_within: config.post_commit_deadline,
             clock_skew: config.max_clock_skew,
         },
+        limiter: Arc::new(limiter(config)),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
     };
     middleware::wrap(
         http::router(state),
@@ -82,6 +85,15 @@ pub fn build_router(config: &Config, store: Arc<dyn Store>, ids: Arc<IdGenerator
             cors_origins: config.cors_origins.clone(),
         },
     )
+}
+
+/// The rate limiter: shared through Redis when `REDIS_URL` is set, else this instance's own.
+fn limiter(config: &Config) -> Limiter {
+    match &config.redis_url {
+        Some(url) if config.rate_limits.is_on() => Limiter::shared(config.rate_limits, url)
+            .expect("REDIS_URL was checked with the client's own reading at start-up"),
+        _ => Limiter::in_process(config.rate_limits),
+    }
 }
 
 /// Runs the server until SIGTERM or SIGINT, then lets in-flight requests finish within the grace

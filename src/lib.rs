@@ -9,6 +9,7 @@ pub mod http;
 pub mod import;
 pub mod lease;
 pub mod metrics;
+pub mod ratelimit;
 pub mod recount;
 pub mod seed;
 pub mod store;
@@ -28,14 +29,18 @@ mod layering {
     const MAY_USE: &[(&str, &[&str])] = &[
         ("domain", &[]),
         ("store", &["domain"]),
-        ("config", &["domain", "store"]),
+        ("ratelimit", &[]),
+        ("config", &["domain", "store", "ratelimit"]),
         ("seed", &["domain", "store"]),
         ("import", &["domain", "store"]),
         ("recount", &["domain", "store"]),
         ("metrics", &["domain", "store"]),
         ("telemetry", &["config"]),
         ("lease", &["domain", "store", "metrics", "telemetry"]),
-        ("http", &["domain", "store", "metrics", "telemetry"]),
+        (
+            "http",
+            &["domain", "store", "metrics", "telemetry", "ratelimit"],
+        ),
         (
             "app",
             &[
@@ -44,6 +49,7 @@ mod layering {
                 "http",
                 "lease",
                 "metrics",
+                "ratelimit",
                 "seed",
                 "store",
                 "telemetry",

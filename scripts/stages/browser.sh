@@ -62,7 +62,7 @@ rm -rf "$SPEC_DIR/artifacts"
 
 # PORT=0 lets the kernel choose a free port, which the ready log line then names, so two runs at
 # once never race for one. The temporary working directory keeps a developer's .env out.
-(cd "$tmp" && exec env DATABASE_URL="sqlite:$tmp/e2e.db" HOST=127.0.0.1 PORT=0 LOG_FORMAT=json \
+(cd "$tmp" && exec env DATABASE_URL="sqlite:$tmp/e2e.db" HOST=127.0.0.1 PORT=0 LOG_FORMAT=json RATE_LIMITS=off \
   RUST_LOG=info "$bin" serve >"$tmp/server.log" 2>&1) &
 server_pid=$!
 

@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod messages;
 pub mod middleware;
+pub mod rate_limit;
 pub mod service;
 pub mod stats;
 
@@ -39,6 +40,10 @@ pub struct AppState {
     pub stats_cache: Arc<stats::cache::StatsCache>,
     /// Which ids are settled, for `after` pages and `prev` links; the posts' commit deadline.
     pub catch_up: messages::catch_up::CatchUp,
+    /// Budgets per client and route family, in Redis or in this process.
+    pub limiter: Arc<crate::ratelimit::Limiter>,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<crate::ratelimit::TrustedProxies>,
 }
 
 #[derive(OpenApi)]
@@ -76,6 +81,7 @@ fn api() -> OpenApiRouter<AppState> {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut openapi = api().into_openapi();
     auth::document(&mut openapi);
+    rate_limit::document(&mut openapi);
     openapi
 }
 
@@ -85,11 +91,17 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.body_limit;
     let (routes, mut openapi) = api().with_state(state.clone()).split_for_parts();
     auth::document(&mut openapi);
+    rate_limit::document(&mut openapi);
     routes
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
+        // Inside authentication, which tells whose key it is.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state,
             auth::authenticate,

@@ -30,6 +30,10 @@ pub const POOL_IN_USE: &str = "twooter_db_pool_connections_in_use";
 pub const POOL_MAX: &str = "twooter_db_pool_connections_max";
 /// The node number this instance's ids carry, or -1 while it holds none.
 pub const NODE_LEASE: &str = "twooter_node_lease_node";
+/// Requests answered 429, by route family.
+pub const RATE_LIMITED: &str = "twooter_rate_limited_total";
+/// Requests let through unlimited because Redis could not decide in time, by route family.
+pub const RATE_LIMIT_FALLBACK: &str = "twooter_rate_limit_fallback_total";
 /// Always 1, labelled with the version and git commit.
 pub const BUILD_INFO: &str = "twooter_build_info";
 
@@ -55,6 +59,11 @@ pub fn install() -> &'static PrometheusHandle {
         metrics::describe_gauge!(POOL_SIZE, "Open database connections");
         metrics::describe_gauge!(POOL_IN_USE, "Database connections in use");
         metrics::describe_gauge!(POOL_MAX, "Most database connections the pool may open");
+        metrics::describe_counter!(RATE_LIMITED, "Requests refused by the rate limits");
+        metrics::describe_counter!(
+            RATE_LIMIT_FALLBACK,
+            "Requests let through unlimited because Redis could not decide in time"
+        );
         metrics::describe_gauge!(BUILD_INFO, "Version and commit of the running build");
         metrics::describe_gauge!(
             NODE_LEASE,
@@ -111,4 +120,14 @@ pub fn record_pool(stats: PoolStats) {
 /// Records the node number held now, if any.
 pub fn node_lease(node: Option<crate::domain::NodeId>) {
     metrics::gauge!(NODE_LEASE).set(node.map_or(-1.0, |node| f64::from(node.get())));
+}
+
+/// Counts one request answered 429.
+pub fn rate_limited(family: &'static str) {
+    metrics::counter!(RATE_LIMITED, "family" => family).increment(1);
+}
+
+/// Counts one request let through because Redis could not decide.
+pub fn rate_limit_failed_open(family: &'static str) {
+    metrics::counter!(RATE_LIMIT_FALLBACK, "family" => family).increment(1);
 }

@@ -6,6 +6,7 @@ pub mod galera;
 pub mod instance;
 pub mod mariadb;
 pub mod nginx;
+pub mod redis;
 mod spawn;
 
 /// Whether the suite runs in CI, where a missing server is a failure rather than a skip.
