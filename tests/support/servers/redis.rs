@@ -18,9 +18,12 @@ pub fn shared_url() -> Option<String> {
         .trim_start_matches("redis://")
         .trim_end_matches('/')
         .to_owned();
-    let reachable = address.parse().is_ok_and(|address| {
-        std::net::TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok()
-    });
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&address)
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .is_some_and(|address| {
+            std::net::TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok()
+        });
     if reachable {
         Some(url)
     } else {
