@@ -11,6 +11,8 @@
            docs/BENCHMARKS.md.
 - galera:  `--galera`, a run of its own: a three-node Galera cluster against one server, on
            private servers, with its own block in docs/BENCHMARKS.md.
+- limiter: the rate limiter's cost per request: one read route with limits off, in process and
+           in Redis (also alone, `--limiter-only`, into a block of its own in docs/BENCHMARKS.md).
 - cli:     the options, and main.
 
 A new measured run:

@@ -8,9 +8,9 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from . import galera, procs, runs
+from . import galera, limiter, procs, runs
 from .common import ENDPOINTS, LABELS, WORK, log
-from .report import DOC, publish
+from .report import DOC, publish, publish_limiter
 from .runs import bench_database, estimated_minutes, new_results, time_import
 
 DESCRIPTION = """\
@@ -98,6 +98,11 @@ def options():
     parser.add_argument("--import-only", action="store_true",
                         help="run only the import timing (--import-rows rows), printed, not written "
                              "into docs/BENCHMARKS.md")
+    parser.add_argument("--no-limiter", action="store_true",
+                        help="skip the rate limiter's cost (a read route with limits off, in "
+                             "process and in Redis)")
+    parser.add_argument("--limiter-only", action="store_true",
+                        help="run only the rate limiter's cost, on the smallest SQLite size")
     parser.add_argument("--report", type=Path, metavar="RESULTS_JSON",
                         help="only render the tables of an earlier run's results")
     args = parser.parse_args()
@@ -131,9 +136,10 @@ def main():
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "logs").mkdir(exist_ok=True)
     # The Galera comparison measures only the server.
+    raw = not (args.galera or args.limiter_only)
     if not args.no_build:
-        procs.build(raw=not args.galera)
-    procs.check_binaries(raw=not args.galera)
+        procs.build(raw=raw)
+    procs.check_binaries(raw=raw)
     procs.ensure_wrk()
     if args.galera:
         return galera_main(args)
@@ -141,6 +147,11 @@ def main():
         results = {}
         time_import(args, results)
         print(json.dumps(results["import"], indent=1))
+        return 0
+    if args.limiter_only:
+        results = new_results(args, None)
+        limiter.bench(args, results)
+        publish_limiter(results, args.no_docs)
         return 0
     buffer_pool = None
     if "mysql" in args.backends:
@@ -160,6 +171,8 @@ def main():
             (WORK / "results-partial.json").write_text(json.dumps(results, indent=1))
     if args.import_rows:
         time_import(args, results)
+    if not args.no_limiter and "sqlite" in args.backends:
+        limiter.bench(args, results)
     results["elapsed_s"] = time.monotonic() - started
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     for name in (f"results-{stamp}.json", "results.json"):

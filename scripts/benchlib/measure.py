@@ -171,9 +171,9 @@ def parse_wrk(out):
 # ---------------------------------------------------------------------------------------------
 # Measured runs
 
-def api_run(args, backend, url, key, found, connections, label):
-    """A fresh server per run, so its memory peak is this run's."""
-    server = Server(url, args.pool, WORK / "logs" / f"{label}.log")
+def api_run(args, backend, url, key, found, connections, label, extra_env=None):
+    """A fresh server per run, so its memory peak is this run's; extra_env adds settings."""
+    server = Server(url, args.pool, WORK / "logs" / f"{label}.log", extra_env=extra_env)
     try:
         path = api_path(key, found)
         script = {"post": post_script, "stats": lambda: stats_script(url)}.get(key, lambda: None)()
