@@ -14,6 +14,7 @@ use crate::http::service::Stopping;
 use crate::http::{self, middleware, AppState};
 use crate::lease::IdSource;
 use crate::metrics::InstrumentedStore;
+use crate::ratelimit::Limiter;
 use crate::store::{self, Store};
 
 /// Opens the configured store.
@@ -113,6 +114,8 @@ fn build(
         },
         hub: hub.clone(),
         heartbeat: config.stream.heartbeat,
+        limiter: Arc::new(limiter(config)),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
     };
     let router = middleware::wrap(
         http::router(state),
@@ -122,6 +125,15 @@ fn build(
         },
     );
     (router, hub)
+}
+
+/// The rate limiter: shared through Redis when `REDIS_URL` is set, else this instance's own.
+fn limiter(config: &Config) -> Limiter {
+    match &config.redis_url {
+        Some(url) if config.rate_limits.is_on() => Limiter::shared(config.rate_limits, url)
+            .expect("REDIS_URL was checked with the client's own reading at start-up"),
+        _ => Limiter::in_process(config.rate_limits),
+    }
 }
 
 /// Runs the server until SIGTERM or SIGINT; then fails readiness at once, keeps serving for

@@ -11,6 +11,7 @@ pub mod lease;
 pub mod live;
 pub mod metrics;
 pub mod posting;
+pub mod ratelimit;
 pub mod recount;
 pub mod seed;
 pub mod store;
@@ -30,7 +31,8 @@ mod layering {
     const MAY_USE: &[(&str, &[&str])] = &[
         ("domain", &[]),
         ("store", &["domain"]),
-        ("config", &["domain", "store"]),
+        ("ratelimit", &[]),
+        ("config", &["domain", "store", "ratelimit"]),
         ("seed", &["domain", "store"]),
         ("import", &["domain", "store"]),
         ("recount", &["domain", "store"]),
@@ -41,7 +43,15 @@ mod layering {
         ("posting", &["domain", "store", "metrics"]),
         (
             "http",
-            &["domain", "live", "store", "metrics", "posting", "telemetry"],
+            &[
+                "domain",
+                "live",
+                "store",
+                "metrics",
+                "posting",
+                "ratelimit",
+                "telemetry",
+            ],
         ),
         (
             "app",
@@ -53,6 +63,7 @@ mod layering {
                 "live",
                 "metrics",
                 "posting",
+                "ratelimit",
                 "seed",
                 "store",
                 "telemetry",

@@ -14,6 +14,8 @@
 - group_commit: `--group-commit`, a run of its own: posts with group commit on and off at 1, 64
            and 256 connections on both backends, its table and targets in their own block of
            docs/BENCHMARKS.md.
+- limiter: the rate limiter's cost per request: one read route with limits off, in process and
+           in Redis (also alone, `--limiter-only`, into a block of its own in docs/BENCHMARKS.md).
 - cli:     the options, and main.
 
 A new measured run:

@@ -8,10 +8,10 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from . import galera, procs, runs, stream
+from . import galera, limiter, procs, runs, stream
 from .common import ENDPOINTS, LABELS, WORK, log
 from .group_commit import group_commit_text
-from .report import DOC, publish, publish_block, stream_section
+from .report import DOC, publish, publish_block, publish_limiter, stream_section
 from .runs import bench_database, estimated_minutes, new_results, time_import
 
 DESCRIPTION = """\
@@ -115,6 +115,11 @@ def options():
     parser.add_argument("--import-only", action="store_true",
                         help="run only the import timing (--import-rows rows), printed, not written "
                              "into docs/BENCHMARKS.md")
+    parser.add_argument("--no-limiter", action="store_true",
+                        help="skip the rate limiter's cost (a read route with limits off, in "
+                             "process and in Redis)")
+    parser.add_argument("--limiter-only", action="store_true",
+                        help="run only the rate limiter's cost, on the smallest SQLite size")
     parser.add_argument("--report", type=Path, metavar="RESULTS_JSON",
                         help="only render the tables of an earlier run's results")
     args = parser.parse_args()
@@ -147,8 +152,8 @@ def main():
     procs.stop_children_on_exit()
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "logs").mkdir(exist_ok=True)
-    # The Galera, group commit and stream runs measure only the server.
-    raw = not (args.galera or args.group_commit or args.stream)
+    # The Galera, group commit, stream and limiter runs measure only the server.
+    raw = not (args.galera or args.group_commit or args.stream or args.limiter_only)
     if not args.no_build:
         procs.build(raw=raw)
     procs.check_binaries(raw=raw)
@@ -164,6 +169,11 @@ def main():
         results = {}
         time_import(args, results)
         print(json.dumps(results["import"], indent=1))
+        return 0
+    if args.limiter_only:
+        results = new_results(args, None)
+        limiter.bench(args, results)
+        publish_limiter(results, args.no_docs)
         return 0
     buffer_pool = None
     if "mysql" in args.backends:
@@ -183,6 +193,8 @@ def main():
             (WORK / "results-partial.json").write_text(json.dumps(results, indent=1))
     if args.import_rows:
         time_import(args, results)
+    if not args.no_limiter and "sqlite" in args.backends:
+        limiter.bench(args, results)
     results["elapsed_s"] = time.monotonic() - started
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     for name in (f"results-{stamp}.json", "results.json"):

@@ -175,7 +175,7 @@ def parse_wrk(out):
 
 def api_run(args, backend, url, key, found, connections, label, extra_env=None):
     """A fresh server per run, so its memory peak is this run's; extra_env adds settings."""
-    server = Server(url, args.pool, WORK / "logs" / f"{label}.log", extra_env)
+    server = Server(url, args.pool, WORK / "logs" / f"{label}.log", extra_env=extra_env)
     try:
         path = api_path(key, found)
         script = {"post": post_script, "stats": lambda: stats_script(url)}.get(key, lambda: None)()

@@ -30,7 +30,7 @@ SERVICE_VARIABLES = [
     "DATABASE_URL", "DB_URL", "HOST", "PORT", "DATABASE_MAX_CONNECTIONS", "DATABASE_ACQUIRE_TIMEOUT",
     "MIGRATE_ON_START", "REQUEST_TIMEOUT", "READINESS_TIMEOUT", "SHUTDOWN_GRACE_PERIOD",
     "LOG_FORMAT", "RUST_LOG", "CORS_ALLOWED_ORIGINS", "NODE_ID", "REDIS_URL", "NODE_LEASE_TTL",
-    "MAX_CLOCK_SKEW", "DATABASE_READ_YOUR_WRITES",
+    "MAX_CLOCK_SKEW", "DATABASE_READ_YOUR_WRITES", "RATE_LIMITS", "TRUSTED_PROXIES",
 ]
 
 # The Cargo bench target of the raw database bench, and where the last build recorded its
@@ -268,7 +268,8 @@ class Server:
         env = base_env()
         env.update(DATABASE_URL=url, PORT=str(self.port), HOST="127.0.0.1",
                    MIGRATE_ON_START="false", DATABASE_MAX_CONNECTIONS=str(pool),
-                   DATABASE_ACQUIRE_TIMEOUT=ACQUIRE_TIMEOUT, SHUTDOWN_GRACE_PERIOD="5s")
+                   DATABASE_ACQUIRE_TIMEOUT=ACQUIRE_TIMEOUT, SHUTDOWN_GRACE_PERIOD="5s",
+                   RATE_LIMITS="off")
         env.update(extra_env or {})
         self.log_path = log_path
         output = open(log_path, "ab")

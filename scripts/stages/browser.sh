@@ -88,7 +88,7 @@ server_log() {
 # one. The temporary working directory keeps a developer's .env out.
 start_server() {
   local name=$1 log="$tmp/server-$1.log" pid address=
-  (cd "$tmp" && exec env DATABASE_URL="$database" HOST=127.0.0.1 PORT=0 LOG_FORMAT=json \
+  (cd "$tmp" && exec env DATABASE_URL="$database" HOST=127.0.0.1 PORT=0 LOG_FORMAT=json RATE_LIMITS=off \
     RUST_LOG=info "$bin" serve >"$log" 2>&1) &
   pid=$!
   server_pids+=("$pid")

@@ -84,7 +84,7 @@ echo "==> starting twooter on a fresh SQLite database"
   cd "$tmp"
   exec env -i PATH="$PATH" HOME="$tmp" \
     HOST=127.0.0.1 PORT=0 DATABASE_URL="sqlite:$tmp/fuzz.db" \
-    LOG_FORMAT=json RUST_LOG=info REQUEST_TIMEOUT=10s \
+    LOG_FORMAT=json RUST_LOG=info REQUEST_TIMEOUT=10s RATE_LIMITS=off \
     "$bin" serve
 ) >"$tmp/server.log" 2>&1 &
 server_pid=$!

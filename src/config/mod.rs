@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::domain::NodeId;
+use crate::ratelimit::{Policy, TrustedProxies};
 use crate::store::PoolConfig;
 
 mod values;
@@ -55,6 +56,8 @@ pub const VARIABLES: &[&str] = &[
     "STREAM_MAX_PER_CLIENT",
     "STREAM_HEARTBEAT",
     "STREAM_BUFFER",
+    "RATE_LIMITS",
+    "TRUSTED_PROXIES",
 ];
 
 /// A setting that cannot be used, with the variable that holds it.
@@ -86,8 +89,9 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Whether the URL came from the prototype's `DB_URL` rather than `DATABASE_URL`.
     pub database_url_from_db_url: bool,
-    /// `REDIS_URL`: where instances wake each other's live stream (pub/sub); without it each
-    /// instance polls the database for new twoots.
+    /// `REDIS_URL`: where the rate limits every instance shares live, and where instances wake
+    /// each other's live stream (pub/sub); unset, each instance limits on its own and polls the
+    /// database for new twoots.
     pub redis_url: Option<String>,
     /// `DATABASE_MAX_CONNECTIONS` and `DATABASE_ACQUIRE_TIMEOUT`.
     pub pool: PoolConfig,
@@ -130,6 +134,10 @@ pub struct Config {
     pub header_timeout: Duration,
     /// `MAX_CONNECTIONS`: most connections open at once; more wait to be accepted.
     pub max_connections: u32,
+    /// `RATE_LIMITS`: requests per client and route family.
+    pub rate_limits: Policy,
+    /// `TRUSTED_PROXIES`: the peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
     /// The live stream's limits and pace.
     pub stream: StreamConfig,
 }
@@ -257,6 +265,16 @@ impl Config {
             },
             header_timeout: duration(&get, "HEADER_TIMEOUT", "10s")?,
             max_connections: positive(&get, "MAX_CONNECTIONS", "10000")?,
+            rate_limits: {
+                let raw =
+                    get("RATE_LIMITS").unwrap_or_else(|| crate::ratelimit::policy::DEFAULT.into());
+                Policy::parse(&raw).map_err(|reason| error("RATE_LIMITS", &raw, reason))?
+            },
+            trusted_proxies: {
+                let raw = get("TRUSTED_PROXIES").unwrap_or_default();
+                TrustedProxies::parse(&raw)
+                    .map_err(|reason| error("TRUSTED_PROXIES", &raw, reason))?
+            },
             stream: StreamConfig {
                 max_subscribers: positive(&get, "STREAM_MAX_SUBSCRIBERS", "10000")? as usize,
                 max_per_client: positive(&get, "STREAM_MAX_PER_CLIENT", "16")? as usize,

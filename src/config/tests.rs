@@ -170,3 +170,29 @@ fn reads_durations_and_origins() {
         ["https://a.example", "http://localhost:3000"]
     );
 }
+
+#[test]
+fn rate_limits_default_and_bad_values_name_the_variable() {
+    let defaults = config(&[]).unwrap();
+    assert_eq!(defaults.rate_limits, crate::ratelimit::Policy::DEFAULT);
+    assert_eq!(
+        defaults.trusted_proxies,
+        crate::ratelimit::TrustedProxies::default()
+    );
+    let off = config(&[("RATE_LIMITS", "off")]).unwrap();
+    assert!(!off.rate_limits.is_on());
+    for (variable, value) in [
+        ("RATE_LIMITS", "read=0/min"),
+        ("RATE_LIMITS", "read=10/fortnight"),
+        ("RATE_LIMITS", "delete=1/s"),
+        ("RATE_LIMITS", "on"),
+        ("TRUSTED_PROXIES", "localhost"),
+        ("TRUSTED_PROXIES", "10.0.0.0/33"),
+    ] {
+        let error = config(&[(variable, value)]).unwrap_err();
+        assert_eq!(error.variable, variable);
+        let line = error.to_string();
+        assert!(line.starts_with(&format!("invalid {variable}=")), "{line}");
+        assert!(!line.contains('\n'), "{line}");
+    }
+}

@@ -147,7 +147,11 @@ pub(super) fn check_database_url(variable: &'static str, url: &str) -> Result<()
 
 pub(super) fn check_redis_url(url: &str) -> Result<(), ConfigError> {
     match url::Url::parse(url) {
-        Ok(parsed) if matches!(parsed.scheme(), "redis" | "rediss") && parsed.has_host() => Ok(()),
+        Ok(parsed) if matches!(parsed.scheme(), "redis" | "rediss") && parsed.has_host() => {
+            // The client's own reading, which start-up relies on; it does not connect.
+            crate::ratelimit::shared::check_url(url)
+                .map_err(|reason| error("REDIS_URL", &redact(url), reason))
+        }
         _ => Err(error(
             "REDIS_URL",
             &redact(url),

@@ -145,6 +145,14 @@ pub enum ApiError {
     /// This Idempotency-Key was used for another request body (422).
     #[error("idempotency key reused")]
     IdempotencyKeyReused,
+    /// The client has used up its quota for the route family (429).
+    #[error("rate limited")]
+    TooManyRequests {
+        family: &'static str,
+        count: u32,
+        window: std::time::Duration,
+        retry_after: u64,
+    },
     /// The route exists but not with this method (405).
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -207,15 +215,14 @@ impl ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::IdempotencyInFlight => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Timeout
             | Self::Unavailable(_)
             | Self::Overloaded(_)
             | Self::NoNodeLease(_)
             | Self::StreamsFull
-            | Self::Stopping => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            | Self::Stopping => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -268,6 +275,15 @@ impl ApiError {
             Self::IdempotencyKeyReused => plain(
                 "This Idempotency-Key was used for a different request; use a new key for a new twoot",
             ),
+            Self::TooManyRequests {
+                family,
+                count,
+                window,
+                retry_after,
+            } => plain(&format!(
+                "This client may make {count} {family} requests per {}; retry in {retry_after} s",
+                humantime::format_duration(*window)
+            )),
             Self::MethodNotAllowed => plain("This address does not accept this method"),
             Self::Timeout => plain("The request took too long; try again"),
             Self::Unavailable(_) => plain("The database cannot serve this request now; try again"),
@@ -301,6 +317,11 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = problem_response(&self.problem());
+        if let Self::TooManyRequests { retry_after, .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
         if let Some(challenge) = self.challenge() {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod key_cache;
 pub mod messages;
 pub mod middleware;
+pub mod rate_limit;
 pub mod service;
 pub mod stats;
 pub mod stream;
@@ -52,6 +53,10 @@ pub struct AppState {
     pub hub: Arc<crate::live::Hub>,
     /// How often an idle stream gets a heartbeat comment.
     pub heartbeat: Duration,
+    /// Budgets per client and route family, in Redis or in this process.
+    pub limiter: Arc<crate::ratelimit::Limiter>,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<crate::ratelimit::TrustedProxies>,
 }
 
 #[derive(OpenApi)]
@@ -90,6 +95,7 @@ fn api() -> OpenApiRouter<AppState> {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut openapi = api().into_openapi();
     auth::document(&mut openapi);
+    rate_limit::document(&mut openapi);
     openapi
 }
 
@@ -99,12 +105,18 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.body_limit;
     let (routes, mut openapi) = api().with_state(state.clone()).split_for_parts();
     auth::document(&mut openapi);
+    rate_limit::document(&mut openapi);
     routes
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .merge(app::routes())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
+        // Inside authentication, which tells whose key it is.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

@@ -34,6 +34,10 @@ pub const NODE_LEASE: &str = "twooter_node_lease_node";
 pub const POST_BATCH_SIZE: &str = "twooter_post_batch_size";
 /// Posts waiting for a writer.
 pub const POST_QUEUE_DEPTH: &str = "twooter_post_queue_depth";
+/// Requests answered 429, by route family.
+pub const RATE_LIMITED: &str = "twooter_rate_limited_total";
+/// Requests let through unlimited because Redis could not decide in time, by route family.
+pub const RATE_LIMIT_FALLBACK: &str = "twooter_rate_limit_fallback_total";
 /// Always 1, labelled with the version and git commit.
 pub const BUILD_INFO: &str = "twooter_build_info";
 
@@ -66,6 +70,11 @@ pub fn install() -> &'static PrometheusHandle {
         metrics::describe_gauge!(POOL_MAX, "Most database connections the pool may open");
         metrics::describe_histogram!(POST_BATCH_SIZE, "Posts written per transaction");
         metrics::describe_gauge!(POST_QUEUE_DEPTH, "Posts waiting for a writer");
+        metrics::describe_counter!(RATE_LIMITED, "Requests refused by the rate limits");
+        metrics::describe_counter!(
+            RATE_LIMIT_FALLBACK,
+            "Requests let through unlimited because Redis could not decide in time"
+        );
         metrics::describe_gauge!(BUILD_INFO, "Version and commit of the running build");
         // Set by the live feed (src/live), which sits beside this floor and names it itself.
         metrics::describe_gauge!(
@@ -137,4 +146,14 @@ pub fn record_pool(stats: PoolStats) {
 /// Records the node number held now, if any.
 pub fn node_lease(node: Option<crate::domain::NodeId>) {
     metrics::gauge!(NODE_LEASE).set(node.map_or(-1.0, |node| f64::from(node.get())));
+}
+
+/// Counts one request answered 429.
+pub fn rate_limited(family: &'static str) {
+    metrics::counter!(RATE_LIMITED, "family" => family).increment(1);
+}
+
+/// Counts one request let through because Redis could not decide.
+pub fn rate_limit_failed_open(family: &'static str) {
+    metrics::counter!(RATE_LIMIT_FALLBACK, "family" => family).increment(1);
 }

@@ -18,10 +18,9 @@ async fn a_twoot_posted_on_one_instance_reaches_a_subscriber_on_the_other() {
     let Some(db) = TestDb::mysql().await else {
         return;
     };
-    if !Redis::available() {
+    let Some(redis) = Redis::start().await else {
         return;
-    }
-    let redis = Redis::start();
+    };
     let settings = [("REDIS_URL", redis.url())];
     let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (a, b) = (instance(&db.url, &settings), instance(&db.url, &settings));
@@ -58,10 +57,9 @@ async fn a_broker_stopped_and_restarted_loses_nothing() {
     let Some(db) = TestDb::mysql().await else {
         return;
     };
-    if !Redis::available() {
+    let Some(mut redis) = Redis::start().await else {
         return;
-    }
-    let mut redis = Redis::start();
+    };
     let settings = [("REDIS_URL", redis.url())];
     let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (a, b) = (instance(&db.url, &settings), instance(&db.url, &settings));
@@ -90,7 +88,7 @@ async fn a_broker_stopped_and_restarted_loses_nothing() {
     for i in 0..5 {
         missed.push(post(&client, &a, &format!("away {i}"), "outage").await);
     }
-    redis.launch();
+    redis.resume().await;
     logged(&b, LISTENING, 2).await;
     let mut stream = Sse::open(&b.url("/messages/stream?tag=outage"), Some(&last)).await;
     for i in 0..5 {

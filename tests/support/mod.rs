@@ -142,9 +142,10 @@ pub async fn seed_messages(store: &dyn Store, count: u64, seed: u64, years: u32)
     twooter::seed::seed(store, &plan, |_| {}).await.unwrap();
 }
 
-/// Settings for a router under test: the defaults, as a laptop would run them.
+/// Settings for a router under test: the defaults, as a laptop would run them, but with no rate
+/// limits, which the tests of the limits set themselves.
 pub fn test_config() -> Config {
-    Config::from_lookup(|_| None).unwrap()
+    Config::from_lookup(|name| (name == "RATE_LIMITS").then(|| "off".to_owned())).unwrap()
 }
 
 /// The full application router over `store`, with its middleware, called as an operator would:

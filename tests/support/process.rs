@@ -17,7 +17,7 @@ fn binary() -> String {
 }
 
 /// A `twooter` command in `dir` with a clean environment: nothing from the developer's shell or
-/// a `.env` file leaks in.
+/// a `.env` file leaks in. Rate limits are off; the tests of the limits set `RATE_LIMITS`.
 pub fn twooter(dir: &Path) -> Command {
     let mut command = Command::new(binary());
     command
@@ -25,6 +25,7 @@ pub fn twooter(dir: &Path) -> Command {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("LOG_FORMAT", "json")
+        .env("RATE_LIMITS", "off")
         .stdin(Stdio::null());
     command
 }

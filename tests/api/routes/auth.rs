@@ -13,7 +13,12 @@ use crate::support::{app_with, create_key, send, Reply, TestDb};
 const STATS: &str = "/management/message-stats";
 
 fn config(posting: &str) -> Config {
-    Config::from_lookup(|name| (name == "POSTING").then(|| posting.to_owned())).unwrap()
+    Config::from_lookup(|name| match name {
+        "POSTING" => Some(posting.to_owned()),
+        "RATE_LIMITS" => Some("off".to_owned()),
+        _ => None,
+    })
+    .unwrap()
 }
 
 async fn call(app: &axum::Router, method: &str, uri: &str, authorization: Option<&str>) -> Reply {
