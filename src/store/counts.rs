@@ -9,7 +9,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool,
 
 use super::sql::CountStatements;
 use super::YearAudit;
-use crate::domain::{MessageId, NodeId, MAX_TIMESTAMP_MS};
+use crate::domain::{MessageId, MAX_TIMESTAMP_MS};
 
 /// The ids of `year`'s messages: from the first id of its first millisecond, inclusive, to the
 /// first id of the next year, exclusive.
@@ -19,13 +19,11 @@ pub(super) fn year_ids(year: i32) -> (i64, i64) {
             .with_ymd_and_hms(year, 1, 1, 0, 0, 0)
             .single()
             .map_or(i64::MAX, |at| at.timestamp_millis());
-        if ms < 0 {
-            0
-        } else if ms > MAX_TIMESTAMP_MS {
+        // Past the last millisecond an id can hold, every id is below the year's start.
+        if ms > MAX_TIMESTAMP_MS {
             i64::MAX
         } else {
-            let node = NodeId::new(0).expect("node 0 exists");
-            MessageId::from_parts(ms, node, 0).map_or(i64::MAX, MessageId::as_i64)
+            MessageId::first_at(ms).as_i64()
         }
     };
     (first_id(year), first_id(year + 1))
@@ -190,6 +188,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::NodeId;
 
     #[test]
     fn a_years_ids_run_from_its_first_millisecond_to_the_next_years() {

@@ -1,10 +1,14 @@
 //! Reading `messages` rows back, the same on every backend except for how a time is stored.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, QueryBuilder, Row, Type,
+};
 
 use super::PageQuery;
-use crate::domain::{Message, MessageId};
+use crate::domain::{Message, MessageId, NewMessage};
 
 /// The message in `row`, whose `created_at` column holds a `T` that `timestamp` turns into UTC:
 /// SQLite stores milliseconds since 1970, MySQL a `DATETIME(3)`.
@@ -108,4 +112,38 @@ where
         .fetch_optional(pool)
         .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// The tag and text stored under each id of `messages` that is taken, looked up with
+/// [`super::sql::STORED_BY_ID`] `chunk` ids per statement, inside the caller's transaction.
+pub(super) async fn stored_by_id<DB>(
+    connection: &mut DB::Connection,
+    messages: &[NewMessage],
+    chunk: usize,
+) -> Result<HashMap<i64, (String, String)>, sqlx::Error>
+where
+    DB: Database,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'r> i64: Decode<'r, DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    &'static str: ColumnIndex<DB::Row>,
+    <DB as Database>::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    let mut stored = HashMap::new();
+    for ids_of in messages.chunks(chunk) {
+        let mut lookup = QueryBuilder::<DB>::new(super::sql::STORED_BY_ID);
+        let mut ids = lookup.separated(", ");
+        for message in ids_of {
+            ids.push_bind(message.id.as_i64());
+        }
+        ids.push_unseparated(")");
+        for row in lookup.build().fetch_all(&mut *connection).await? {
+            stored.insert(
+                row.try_get("id")?,
+                (row.try_get("tag")?, row.try_get("text")?),
+            );
+        }
+    }
+    Ok(stored)
 }

@@ -1,18 +1,17 @@
 //! Writing twoots and their counts: one transaction per call, run again when InnoDB or Galera
 //! aborted it for a conflict that waiting out is the remedy for.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use sqlx::{MySql, QueryBuilder, Row};
+use sqlx::{MySql, QueryBuilder};
 
 use super::MySqlStore;
 use crate::domain::NewMessage;
 use crate::store::{
-    count_increments, duplicate_or, idempotency, place, sql, IdempotentInsert, IdempotentResponse,
+    count_increments, duplicate_or, idempotency, place, rows, IdempotentInsert, IdempotentResponse,
     Placement, StoreError,
 };
 
@@ -103,21 +102,7 @@ impl MySqlStore {
     ) -> Result<Option<Vec<Placement>>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let (placements, fresh) = if skip_stored {
-            let mut stored = HashMap::new();
-            for chunk in messages.chunks(ROWS_PER_INSERT) {
-                let mut lookup = QueryBuilder::<MySql>::new(sql::STORED_BY_ID);
-                let mut ids = lookup.separated(", ");
-                for message in chunk {
-                    ids.push_bind(message.id.as_i64());
-                }
-                ids.push_unseparated(")");
-                for row in lookup.build().fetch_all(&mut *tx).await? {
-                    stored.insert(
-                        row.try_get("id")?,
-                        (row.try_get("tag")?, row.try_get("text")?),
-                    );
-                }
-            }
+            let stored = rows::stored_by_id::<MySql>(&mut tx, messages, ROWS_PER_INSERT).await?;
             place(messages, &stored)
         } else {
             (

@@ -1,7 +1,6 @@
 //! The embedded SQLite store: one writer connection (SQLite has one writer at a time, so queueing
 //! in the pool beats spinning on `SQLITE_BUSY`) and a pool of readers over WAL.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::{
     count_increments, counts, duplicate_or, idempotency, keys, leases, place, rows, sql, ApiKeyRow,
@@ -138,21 +137,7 @@ impl Store for SqliteStore {
         // The one writer connection serialises this with every other write, so nothing can take
         // an id between the look-up and the insert.
         let mut tx = self.writer.begin().await?;
-        let mut stored = HashMap::new();
-        for chunk in messages.chunks(ROWS_PER_INSERT) {
-            let mut lookup = QueryBuilder::<Sqlite>::new(sql::STORED_BY_ID);
-            let mut ids = lookup.separated(", ");
-            for message in chunk {
-                ids.push_bind(message.id.as_i64());
-            }
-            ids.push_unseparated(")");
-            for row in lookup.build().fetch_all(&mut *tx).await? {
-                stored.insert(
-                    row.try_get("id")?,
-                    (row.try_get("tag")?, row.try_get("text")?),
-                );
-            }
-        }
+        let stored = rows::stored_by_id::<Sqlite>(&mut tx, messages, ROWS_PER_INSERT).await?;
         let (placements, fresh) = place(messages, &stored);
         insert_rows(&mut tx, fresh.into_iter())
             .await
