@@ -54,6 +54,10 @@ pub async fn authenticate(
 ) -> Response {
     let caller = match caller(&state, request.headers()).await {
         Ok(caller) => caller,
+        Err(refusal @ ApiError::Unauthenticated(AuthFailure::Invalid)) => {
+            let (family, client) = super::rate_limit::charged_for_invalid_key(&state, &request);
+            return super::rate_limit::refuse_invalid_key(&state, family, client, refusal).await;
+        }
         Err(error) => return error.into_response(),
     };
     let needed = needed_role(

@@ -83,11 +83,47 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     }
 }
 
+/// Refuses a request whose key is not a live one, after it has spent a unit of its address's
+/// budget (of its route's family, or of reading for a route without one): sending made-up keys
+/// neither escapes the limits nor tries keys, each a look-up, without bound. Past the budget the
+/// answer is the 429 problem instead of the 401.
+pub async fn refuse_invalid_key(
+    state: &AppState,
+    family: Family,
+    client: String,
+    refusal: ApiError,
+) -> Response {
+    match state.limiter.check(family, &client).await {
+        Outcome::Decided { quota, verdict } if !verdict.allowed => {
+            crate::metrics::rate_limited(family.name());
+            ApiError::TooManyRequests {
+                family: family.name(),
+                count: quota.count,
+                window: quota.window,
+                retry_after: verdict.retry_after_seconds(),
+            }
+            .into_response()
+        }
+        _ => refusal.into_response(),
+    }
+}
+
+/// The family and client a request with a key that is not live is charged to.
+pub fn charged_for_invalid_key(state: &AppState, request: &Request) -> (Family, String) {
+    let family = family(request.method(), request.uri().path()).unwrap_or(Family::Read);
+    (family, address_client(state, request))
+}
+
 /// Who the request counts against: its key when it carries a valid one, else its address.
 fn client(state: &AppState, request: &Request) -> String {
     if let Some(caller) = request.extensions().get::<Caller>() {
         return format!("key:{}", caller.key_id);
     }
+    address_client(state, request)
+}
+
+/// The request's address as a client: the peer, or behind a trusted proxy the address it names.
+fn address_client(state: &AppState, request: &Request) -> String {
     let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() else {
         // Only a router called in-process, as tests do, has no peer.
         return "address:unknown".to_owned();

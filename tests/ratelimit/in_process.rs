@@ -133,3 +133,35 @@ async fn off_limits_nothing_and_sends_no_headers() {
         assert_eq!(header(&response, "ratelimit-policy"), None);
     }
 }
+
+/// Made-up or revoked keys are refused with 401, each spending its address's budget, so that
+/// sending them escapes no limit: past the budget, 429 — also on a route that is never limited
+/// for callers with a live key, such as the statistics.
+#[tokio::test]
+async fn requests_with_a_key_that_is_not_live_spend_the_address_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}/twooter.db", dir.path().display());
+    let server = server(dir.path(), &[("RATE_LIMITS", "read=2/min,write=off")]);
+    let key = create_key(dir.path(), Some(&url), "admin");
+    let flipped = if key.ends_with('0') { '1' } else { '0' };
+    let wrong = format!("Bearer {}{flipped}", &key[..key.len() - 1]);
+    let stats = server.url("/management/message-stats");
+
+    for _ in 0..2 {
+        let refused = get(&stats, &[("authorization", &wrong)]).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    }
+    let throttled = get(&stats, &[("authorization", &wrong)]).await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&throttled, "retry-after"), Some("30"));
+    let problem: Value = throttled.json().await.unwrap();
+    assert_eq!(problem["status"], 429);
+    assert_eq!(
+        problem["detail"],
+        "This client may make 2 read requests per 1m; retry in 30 s"
+    );
+    // The live key is a client of its own and is not held back by the address's misuse.
+    let live = format!("Bearer {key}");
+    let allowed = get(&stats, &[("authorization", &live)]).await;
+    assert_eq!(allowed.status(), StatusCode::OK);
+}
