@@ -21,7 +21,7 @@ use utoipa::openapi::{
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, PROBLEM_JSON};
 use crate::http::AppState;
-use crate::ratelimit::{Family, Outcome, Quota};
+use crate::ratelimit::{Family, Outcome, Quota, Verdict};
 
 pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -57,14 +57,7 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
             let mut response = if verdict.allowed {
                 next.run(request).await
             } else {
-                crate::metrics::rate_limited(family.name());
-                ApiError::TooManyRequests {
-                    family: family.name(),
-                    count: quota.count,
-                    window: quota.window,
-                    retry_after: verdict.retry_after_seconds(),
-                }
-                .into_response()
+                refused(family, quota, &verdict)
             };
             let headers = response.headers_mut();
             headers.insert(RATELIMIT_POLICY, policy_header(family, quota));
@@ -94,18 +87,21 @@ pub async fn refuse_invalid_key(
     refusal: ApiError,
 ) -> Response {
     match state.limiter.check(family, &client).await {
-        Outcome::Decided { quota, verdict } if !verdict.allowed => {
-            crate::metrics::rate_limited(family.name());
-            ApiError::TooManyRequests {
-                family: family.name(),
-                count: quota.count,
-                window: quota.window,
-                retry_after: verdict.retry_after_seconds(),
-            }
-            .into_response()
-        }
+        Outcome::Decided { quota, verdict } if !verdict.allowed => refused(family, quota, &verdict),
         _ => refusal.into_response(),
     }
+}
+
+/// The 429 problem for a spent budget, counted.
+fn refused(family: Family, quota: Quota, verdict: &Verdict) -> Response {
+    crate::metrics::rate_limited(family.name());
+    ApiError::TooManyRequests {
+        family: family.name(),
+        count: quota.count,
+        window: quota.window,
+        retry_after: verdict.retry_after_seconds(),
+    }
+    .into_response()
 }
 
 /// The family and client a request with a key that is not live is charged to.

@@ -1,4 +1,4 @@
-// What the web client's specs share: Debian's Chromium started with no way off this machine,
+// What the specs (Swagger UI's and the web client's) share: Debian's Chromium started with no way off this machine,
 // pages that record their errors and CSP violations, and screenshots kept when a scenario fails.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';

@@ -4,56 +4,41 @@
 // server and sets BASE_URL and ADMIN_KEY.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  TIMEOUT_MS,
+  launch,
+  localUrl,
+  log,
+  openContext,
+  scenario as runScenario,
+  screenshot as keep,
+  unique as uniqueSuffix,
+} from './browser.mjs';
 
-const BASE_URL = process.env.BASE_URL;
+const BASE_URL = localUrl('BASE_URL');
 const ADMIN_KEY = process.env.ADMIN_KEY;
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
-const TIMEOUT_MS = 15_000;
 
-// Time plus randomness, so reruns against a kept database never match an older twoot's tag.
-const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+const unique = uniqueSuffix();
 const TEXT = `Hello from the browser ${unique}`;
 const TAG = `e2e${unique}`;
 
 let browser;
 let context;
+let record;
 let page;
 let posted;
-const offHost = [];
-const pageErrors = [];
 
-function log(line) {
-  process.stdout.write(`${line}\n`);
-}
-
-async function screenshot(name) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  return path;
-}
-
-// Runs one scenario; on failure the page as it stood is kept for whoever reads the log.
-async function scenario(name, body) {
-  try {
-    await body();
-  } catch (error) {
-    if (page) {
-      try {
-        log(`screenshot: ${await screenshot(`failure-${name}`)}`);
-      } catch (shotError) {
-        log(`no screenshot: ${shotError.message}`);
-      }
+const screenshot = (name) => keep(page, name);
+// On failure the page is kept, and what it logged as errors is printed beside it.
+const scenario = (name, body) =>
+  runScenario(name, () => (page ? [page] : []), async () => {
+    try {
+      await body();
+    } catch (error) {
+      if (record.errors.length) log(`page errors:\n  ${record.errors.join('\n  ')}`);
+      throw error;
     }
-    if (pageErrors.length) log(`page errors:\n  ${pageErrors.join('\n  ')}`);
-    throw error;
-  }
-}
+  });
 
 const operation = (id, tag = 'messages') => page.locator(`#operations-${tag}-${id}`);
 
@@ -81,34 +66,9 @@ async function execute(op, method, path = '/messages') {
 }
 
 before(async () => {
-  assert.ok(BASE_URL, 'BASE_URL must name the running server');
-  assert.equal(new URL(BASE_URL).hostname, '127.0.0.1', 'the server under test must be local');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-      '--disable-quic',
-      // Anything the browser itself tries to reach beyond this machine fails to resolve.
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-    ],
-  });
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  context.setDefaultTimeout(TIMEOUT_MS);
-  // Swagger UI is served by the binary: a request anywhere else is a regression, not a fetch.
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.hostname === '127.0.0.1') return route.continue();
-    offHost.push(url.href);
-    return route.abort('blockedbyclient');
-  });
+  browser = await launch();
+  ({ context, record } = await openContext(browser));
   page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
 });
 
 after(async () => {
@@ -197,5 +157,5 @@ test('Swagger UI shows 401 for the statistics without a key, 200 after Authorize
 });
 
 test('the browser talked to 127.0.0.1 only', () => {
-  assert.deepEqual(offHost, [], 'requests beyond 127.0.0.1 were blocked');
+  assert.deepEqual(record.offHost, [], 'requests beyond 127.0.0.1 were blocked');
 });
