@@ -131,6 +131,17 @@ impl Drop for TestDb {
 }
 
 /// Stores `count` synthetic twoots spread over `years` years, the same ones for the same `seed`.
+/// Every twoot the statistics' counters hold, over all years and tags.
+pub async fn counted(store: &dyn Store) -> i64 {
+    store
+        .stats(0, 3000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.count)
+        .sum()
+}
+
 pub async fn seed_messages(store: &dyn Store, count: u64, seed: u64, years: u32) {
     let plan = twooter::seed::SeedPlan {
         count,

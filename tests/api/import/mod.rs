@@ -38,6 +38,17 @@ async fn import(
     (report, rejections.0)
 }
 
+/// The ten newest twoots stored.
+async fn newest(db: &TestDb) -> Vec<twooter::domain::Message> {
+    let newest = twooter::store::PageQuery {
+        tag: None,
+        before: None,
+        after: None,
+        limit: 10,
+    };
+    db.store.page(&newest).await.unwrap()
+}
+
 fn csv() -> String {
     format!(
         "{bom}message,tag,timestamp
@@ -108,16 +119,7 @@ async fn csv_imports_good_rows_and_reports_each_bad_one() {
         assert_eq!(crate::conformance::recount(db.store.as_ref()).await, stats);
 
         // Imported twoots keep their time, and their ids order by it.
-        let page = db
-            .store
-            .page(&twooter::store::PageQuery {
-                tag: None,
-                before: None,
-                after: None,
-                limit: 10,
-            })
-            .await
-            .unwrap();
+        let page = newest(&db).await;
         let times: Vec<_> = page.iter().map(|m| m.timestamp.to_rfc3339()).collect();
         assert_eq!(
             times,
@@ -163,16 +165,7 @@ last good,coffee,2023-01-06T00:00:00Z
         assert!(rejections[2].reason.contains("does not start with one"));
         assert!(rejections[3].reason.contains("never closed"));
         assert_eq!((report.imported, report.rejected), (3, 4));
-        let page = db
-            .store
-            .page(&twooter::store::PageQuery {
-                tag: None,
-                before: None,
-                after: None,
-                limit: 10,
-            })
-            .await
-            .unwrap();
+        let page = newest(&db).await;
         let texts: Vec<_> = page.iter().map(|m| m.text.as_str()).collect();
         assert_eq!(texts, ["last good", "a real\ntwo-line twoot", "ok two"]);
     }

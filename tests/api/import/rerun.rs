@@ -134,14 +134,7 @@ async fn killed_and_rerun_equals_one_clean_run(backend: Backend) {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let stored_when_killed = loop {
-        let stored: i64 = resumed
-            .store
-            .stats(0, 3000)
-            .await
-            .unwrap()
-            .iter()
-            .map(|c| c.count)
-            .sum();
+        let stored = crate::support::counted(resumed.store.as_ref()).await;
         if stored > 0 {
             child.kill().unwrap();
             child.wait().unwrap();
