@@ -6,7 +6,7 @@
 //! with a revoked or mistyped key hears about it instead of being served as anonymous.
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::path::Operation;
@@ -15,6 +15,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi, RefOr, ResponseBuilder};
 
 use crate::domain::{PresentedKey, Role, SecretHash};
 use crate::http::error::{ApiError, AuthFailure, PROBLEM_JSON};
+use crate::http::rate_limit::{self, AddressCharge};
 use crate::http::AppState;
 
 /// The name of the bearer scheme in the OpenAPI document.
@@ -52,13 +53,16 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let caller = match caller(&state, request.headers()).await {
-        Ok(caller) => caller,
-        Err(refusal @ ApiError::Unauthenticated(AuthFailure::Invalid)) => {
-            let (family, client) = super::rate_limit::charged_for_invalid_key(&state, &request);
-            return super::rate_limit::refuse_invalid_key(&state, family, client, refusal).await;
+    let caller = match request.headers().get(header::AUTHORIZATION).cloned() {
+        None => None,
+        Some(value) => {
+            // Worked out before the look-up: the request itself cannot be held across it.
+            let charge = rate_limit::address_charge(&state, &request);
+            match caller(&state, &value, &charge).await {
+                Ok(caller) => Some(caller),
+                Err(refusal) => return refusal,
+            }
         }
-        Err(error) => return error.into_response(),
     };
     let needed = needed_role(
         request.method(),
@@ -78,12 +82,15 @@ pub async fn authenticate(
     next.run(request).await
 }
 
-/// The caller the `Authorization` header names: `None` without one, an error for one that is not a
-/// live key.
-async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, ApiError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
+/// The caller the `Authorization` header names, or the answer for a header that names none: 401,
+/// or 429 once made-up keys have spent the address's budget (`charge`). A key this instance has
+/// not seen within a second is looked up in the store only while that budget lasts, so made-up
+/// keys cannot buy look-ups without bound.
+async fn caller(
+    state: &AppState,
+    value: &HeaderValue,
+    charge: &AddressCharge,
+) -> Result<Caller, Response> {
     let token = value
         .to_str()
         .ok()
@@ -91,21 +98,41 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>,
             let (scheme, token) = value.trim().split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         })
-        .ok_or(ApiError::Unauthenticated(AuthFailure::Malformed))?;
-    let invalid = ApiError::Unauthenticated(AuthFailure::Invalid);
-    let key = PresentedKey::parse(token).ok_or(ApiError::Unauthenticated(AuthFailure::Invalid))?;
-    let stored = state.keys.row(state.store.as_ref(), &key.id).await?;
+        .ok_or_else(|| ApiError::Unauthenticated(AuthFailure::Malformed).into_response())?;
+    let invalid = || {
+        rate_limit::refuse_invalid_key(
+            state,
+            charge,
+            ApiError::Unauthenticated(AuthFailure::Invalid),
+        )
+    };
+    let Some(key) = PresentedKey::parse(token) else {
+        return Err(invalid().await);
+    };
+    let stored = match state.keys.cached(&key.id) {
+        Some(stored) => stored,
+        None => {
+            if let Some(refused) = rate_limit::refused_already(state, charge).await {
+                return Err(refused);
+            }
+            state
+                .keys
+                .fetch(state.store.as_ref(), &key.id)
+                .await
+                .map_err(|error| ApiError::from(error).into_response())?
+        }
+    };
     // An unknown id still costs a comparison, so that timing tells no more than the answer.
     let stored_hash = stored
         .as_ref()
         .map_or(SecretHash([0; 32]), |row| row.secret.clone());
     let matches = key.hash().matches(&stored_hash);
     match stored {
-        Some(row) if matches && row.revoked_at.is_none() => Ok(Some(Caller {
+        Some(row) if matches && row.revoked_at.is_none() => Ok(Caller {
             key_id: row.id,
             role: row.role,
-        })),
-        _ => Err(invalid),
+        }),
+        _ => Err(invalid().await),
     }
 }
 

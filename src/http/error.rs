@@ -148,7 +148,8 @@ pub enum ApiError {
     /// The client has used up its quota for the route family (429).
     #[error("rate limited")]
     TooManyRequests {
-        family: &'static str,
+        /// What is counted, in the plural: "read requests".
+        counted: &'static str,
         count: u32,
         window: std::time::Duration,
         retry_after: u64,
@@ -276,12 +277,12 @@ impl ApiError {
                 "This Idempotency-Key was used for a different request; use a new key for a new twoot",
             ),
             Self::TooManyRequests {
-                family,
+                counted,
                 count,
                 window,
                 retry_after,
             } => plain(&format!(
-                "This client may make {count} {family} requests per {}; retry in {retry_after} s",
+                "This client may make {count} {counted} per {}; retry in {retry_after} s",
                 humantime::format_duration(*window)
             )),
             Self::MethodNotAllowed => plain("This address does not accept this method"),
@@ -317,10 +318,10 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = problem_response(&self.problem());
-        if let Self::TooManyRequests { retry_after, .. } = self {
+        if let Some(seconds) = self.retry_after() {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if let Some(challenge) = self.challenge() {
             response.headers_mut().insert(
@@ -333,6 +334,22 @@ impl IntoResponse for ApiError {
 }
 
 impl ApiError {
+    /// Seconds a client should wait before trying again: the rate limiter's own figure for a spent
+    /// budget, a short fixed pause for any other 429 or 503.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            _ if matches!(
+                self.status(),
+                StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
+            ) =>
+            {
+                Some(u64::from(RETRY_AFTER_SECONDS))
+            }
+            _ => None,
+        }
+    }
+
     /// The `WWW-Authenticate` challenge of a 401 or 403 (RFC 6750 §3).
     fn challenge(&self) -> Option<&'static str> {
         match self {
@@ -353,16 +370,10 @@ impl ApiError {
 pub fn problem_response(problem: &Problem) -> Response {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(problem).expect("a problem always serializes");
-    let mut response = (
+    (
         status,
         [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
         body,
     )
-        .into_response();
-    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
-    }
-    response
+        .into_response()
 }

@@ -35,17 +35,27 @@ impl Default for KeyCache {
 }
 
 impl KeyCache {
-    /// The row of key `id`, from the cache while fresh, else from `store`.
-    pub async fn row(&self, store: &dyn Store, id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+    /// The row of key `id` (`Some(None)`: it has none) while this instance's copy is fresh;
+    /// `None` when only the store can tell.
+    pub fn cached(&self, id: &str) -> Option<Option<ApiKeyRow>> {
         if let Some((read_at, row)) = self.known.get(id) {
             if read_at.elapsed() < KNOWN_FOR {
-                return Ok(Some(row));
+                return Some(Some(row));
             }
         } else if let Some(read_at) = self.absent.get(id) {
             if read_at.elapsed() < ABSENT_FOR {
-                return Ok(None);
+                return Some(None);
             }
         }
+        None
+    }
+
+    /// The row of key `id`, read from `store` and kept.
+    pub async fn fetch(
+        &self,
+        store: &dyn Store,
+        id: &str,
+    ) -> Result<Option<ApiKeyRow>, StoreError> {
         // Aged from before the query: the row may change while it is being read.
         let asked_at = Instant::now();
         let row = store.api_key(id).await?;

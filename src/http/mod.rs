@@ -94,9 +94,14 @@ fn api() -> OpenApiRouter<AppState> {
 /// The OpenAPI document served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut openapi = api().into_openapi();
-    auth::document(&mut openapi);
-    rate_limit::document(&mut openapi);
+    document(&mut openapi);
     openapi
+}
+
+/// What the route attributes cannot say: who may call each operation and its rate-limit answers.
+fn document(openapi: &mut utoipa::openapi::OpenApi) {
+    auth::document(openapi);
+    rate_limit::document(openapi);
 }
 
 /// The whole application: API routes, `/openapi.json`, Swagger UI at `/docs`, the web client at
@@ -104,8 +109,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let body_limit = state.body_limit;
     let (routes, mut openapi) = api().with_state(state.clone()).split_for_parts();
-    auth::document(&mut openapi);
-    rate_limit::document(&mut openapi);
+    document(&mut openapi);
     routes
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .merge(app::routes())

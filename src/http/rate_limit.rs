@@ -43,71 +43,101 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     };
     let client = client(&state, &request);
     let outcome = state.limiter.check(family, &client).await;
+    answer(family, outcome, next.run(request)).await
+}
+
+/// The answer `outcome` calls for: `pass`'s when the request goes through, else the 429 problem;
+/// with the `RateLimit-Policy` and `RateLimit` headers of the family either way.
+async fn answer(
+    family: Family,
+    outcome: Outcome,
+    pass: impl std::future::Future<Output = Response>,
+) -> Response {
     match outcome {
-        Outcome::Unlimited => next.run(request).await,
+        Outcome::Unlimited => pass.await,
         Outcome::FailedOpen { quota } => {
             crate::metrics::rate_limit_failed_open(family.name());
-            let mut response = next.run(request).await;
+            let mut response = pass.await;
             response
                 .headers_mut()
                 .insert(RATELIMIT_POLICY, policy_header(family, quota));
             response
         }
-        Outcome::Decided { quota, verdict } => {
-            let mut response = if verdict.allowed {
-                next.run(request).await
-            } else {
-                refused(family, quota, &verdict)
-            };
-            let headers = response.headers_mut();
-            headers.insert(RATELIMIT_POLICY, policy_header(family, quota));
-            let state = format!(
-                "\"{}\";r={};t={}",
-                family.name(),
-                verdict.remaining(quota),
-                verdict.reset_seconds()
-            );
-            headers.insert(
-                RATELIMIT,
-                HeaderValue::from_str(&state).expect("digits and a token"),
-            );
-            response
+        Outcome::Decided { quota, verdict } if verdict.allowed => {
+            with_budget_headers(pass.await, family, quota, &verdict)
         }
+        Outcome::Decided { quota, verdict } => too_many_requests(family, quota, &verdict),
     }
 }
 
-/// Refuses a request whose key is not a live one, after it has spent a unit of its address's
-/// budget (of its route's family, or of reading for a route without one): sending made-up keys
-/// neither escapes the limits nor tries keys, each a look-up, without bound. Past the budget the
-/// answer is the 429 problem instead of the 401.
-pub async fn refuse_invalid_key(
-    state: &AppState,
-    family: Family,
-    client: String,
-    refusal: ApiError,
-) -> Response {
-    match state.limiter.check(family, &client).await {
-        Outcome::Decided { quota, verdict } if !verdict.allowed => refused(family, quota, &verdict),
-        _ => refusal.into_response(),
-    }
-}
-
-/// The 429 problem for a spent budget, counted.
-fn refused(family: Family, quota: Quota, verdict: &Verdict) -> Response {
+/// The 429 problem for a spent budget, counted, with its headers.
+fn too_many_requests(family: Family, quota: Quota, verdict: &Verdict) -> Response {
     crate::metrics::rate_limited(family.name());
-    ApiError::TooManyRequests {
-        family: family.name(),
+    let refusal = ApiError::TooManyRequests {
+        counted: family.counted(),
         count: quota.count,
         window: quota.window,
         retry_after: verdict.retry_after_seconds(),
-    }
-    .into_response()
+    };
+    with_budget_headers(refusal.into_response(), family, quota, verdict)
 }
 
-/// The family and client a request with a key that is not live is charged to.
-pub fn charged_for_invalid_key(state: &AppState, request: &Request) -> (Family, String) {
-    let family = family(request.method(), request.uri().path()).unwrap_or(Family::Read);
-    (family, address_client(state, request))
+/// `response` with the family's `RateLimit-Policy` and the client's `RateLimit`.
+fn with_budget_headers(
+    mut response: Response,
+    family: Family,
+    quota: Quota,
+    verdict: &Verdict,
+) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(RATELIMIT_POLICY, policy_header(family, quota));
+    let state = format!(
+        "\"{}\";r={};t={}",
+        family.name(),
+        verdict.remaining(quota),
+        verdict.reset_seconds()
+    );
+    headers.insert(
+        RATELIMIT,
+        HeaderValue::from_str(&state).expect("digits and a token"),
+    );
+    response
+}
+
+/// The budget a request's key is charged to when it is not a live one: its address's `keys`
+/// budget, whatever the route.
+pub struct AddressCharge {
+    client: String,
+}
+
+/// Works out the [`AddressCharge`] of `request`.
+pub fn address_charge(state: &AppState, request: &Request) -> AddressCharge {
+    AddressCharge {
+        client: address_client(state, request),
+    }
+}
+
+/// Answers a key that is not a live one with `refusal` (401) after it has spent a unit of its
+/// address's budget, or with the 429 problem past that budget: sending made-up keys escapes no
+/// limit.
+pub async fn refuse_invalid_key(
+    state: &AppState,
+    charge: &AddressCharge,
+    refusal: ApiError,
+) -> Response {
+    let outcome = state.limiter.check(Family::Keys, &charge.client).await;
+    answer(Family::Keys, outcome, async { refusal.into_response() }).await
+}
+
+/// The 429 answer when the address's budget is already spent, spending nothing: checked before work
+/// worth sparing, such as looking a key up.
+pub async fn refused_already(state: &AppState, charge: &AddressCharge) -> Option<Response> {
+    match state.limiter.peek(Family::Keys, &charge.client).await {
+        Outcome::Decided { quota, verdict } if !verdict.allowed => {
+            Some(too_many_requests(Family::Keys, quota, &verdict))
+        }
+        _ => None,
+    }
 }
 
 /// Who the request counts against: its key when it carries a valid one, else its address.

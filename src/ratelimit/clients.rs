@@ -49,8 +49,7 @@ impl TrustedProxies {
         if !self.trusts(client) {
             return client;
         }
-        let hops: Vec<&str> = forwarded_for.flat_map(|value| value.split(',')).collect();
-        for hop in hops.into_iter().rev() {
+        for hop in forwarded_for.flat_map(|value| value.split(',')).rev() {
             let Some(address) = parse_hop(hop) else {
                 break;
             };

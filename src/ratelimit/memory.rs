@@ -45,7 +45,7 @@ impl Default for Memory {
 
 impl Memory {
     /// Decides one request of `client` in `family`.
-    pub fn decide(&self, family: Family, client: &str, quota: Quota) -> Verdict {
+    pub fn decide(&self, family: Family, client: &str, quota: Quota, spend: bool) -> Verdict {
         // Microseconds since start-up: a monotonic clock, unlike the wall clock.
         let now = self.started.elapsed().as_micros() as u64 + 1;
         let key = (family, client.to_owned());
@@ -53,7 +53,7 @@ impl Memory {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let (verdict, tat) = gcra::decide(shard.tats.get(&key).copied(), now, quota);
-        if let Some(tat) = tat {
+        if let Some(tat) = tat.filter(|_| spend) {
             shard.tats.insert(key, tat);
             if shard.tats.len() >= shard.sweep_at {
                 shard.tats.retain(|_, tat| *tat > now);
@@ -92,11 +92,11 @@ mod tests {
             window: Duration::from_secs(60),
         };
         for _ in 0..2 {
-            assert!(memory.decide(Family::Write, "a", quota).allowed);
+            assert!(memory.decide(Family::Write, "a", quota, true).allowed);
         }
-        assert!(!memory.decide(Family::Write, "a", quota).allowed);
-        assert!(memory.decide(Family::Write, "b", quota).allowed);
-        assert!(memory.decide(Family::Read, "a", quota).allowed);
+        assert!(!memory.decide(Family::Write, "a", quota, true).allowed);
+        assert!(memory.decide(Family::Write, "b", quota, true).allowed);
+        assert!(memory.decide(Family::Read, "a", quota, true).allowed);
     }
 
     #[test]
@@ -108,7 +108,7 @@ mod tests {
         };
         // Each client's TAT is one microsecond ahead: past by the time the shard is swept.
         for client in 0..FIRST_SWEEP * SHARDS * 2 {
-            memory.decide(Family::Read, &client.to_string(), quota);
+            memory.decide(Family::Read, &client.to_string(), quota, true);
         }
         assert!(memory.clients() < FIRST_SWEEP * SHARDS * 2);
     }

@@ -25,6 +25,9 @@ pub enum Family {
     Read,
     /// Posting twoots: `POST /messages`.
     Write,
+    /// Sending a key that is not a live one (made up, mistyped, revoked), on any route: counted
+    /// per address, so that trying keys is bounded apart from what the address reads and posts.
+    Keys,
 }
 
 impl Family {
@@ -33,6 +36,16 @@ impl Family {
         match self {
             Self::Read => "read",
             Self::Write => "write",
+            Self::Keys => "keys",
+        }
+    }
+
+    /// What the family counts, in the plural, for a sentence such as "may make 60 … per 1m".
+    pub fn counted(self) -> &'static str {
+        match self {
+            Self::Read => "read requests",
+            Self::Write => "write requests",
+            Self::Keys => "requests with a key that is not live",
         }
     }
 }
@@ -86,12 +99,22 @@ impl Limiter {
     /// Decides one request of `client` (a key id or an address, told apart by the caller) to a
     /// route of `family`, and spends a unit of its budget if it goes through.
     pub async fn check(&self, family: Family, client: &str) -> Outcome {
+        self.decide(family, client, true).await
+    }
+
+    /// Whether a request of `client` to a route of `family` would go through now, spending
+    /// nothing: for work worth refusing before it is done.
+    pub async fn peek(&self, family: Family, client: &str) -> Outcome {
+        self.decide(family, client, false).await
+    }
+
+    async fn decide(&self, family: Family, client: &str, spend: bool) -> Outcome {
         let Some(quota) = self.policy.quota(family) else {
             return Outcome::Unlimited;
         };
         let verdict = match &self.store {
-            Store::Memory(memory) => Some(memory.decide(family, client, quota)),
-            Store::Shared(shared) => shared.decide(family, client, quota).await,
+            Store::Memory(memory) => Some(memory.decide(family, client, quota, spend)),
+            Store::Shared(shared) => shared.decide(family, client, quota, spend).await,
         };
         match verdict {
             Some(verdict) => Outcome::Decided { quota, verdict },

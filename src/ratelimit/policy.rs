@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::Family;
 
 /// The limits when `RATE_LIMITS` is unset.
-pub const DEFAULT: &str = "read=600/min,write=60/min";
+pub const DEFAULT: &str = "read=600/min,write=60/min,keys=60/min";
 
 /// `count` requests per `window`, with the whole count available at once (the burst).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,7 @@ impl Quota {
 pub struct Policy {
     pub read: Option<Quota>,
     pub write: Option<Quota>,
+    pub keys: Option<Quota>,
 }
 
 impl Policy {
@@ -42,6 +43,7 @@ impl Policy {
     pub const OFF: Self = Self {
         read: None,
         write: None,
+        keys: None,
     };
 
     /// The quota of `family`.
@@ -49,6 +51,7 @@ impl Policy {
         match family {
             Family::Read => self.read,
             Family::Write => self.write,
+            Family::Keys => self.keys,
         }
     }
 
@@ -62,11 +65,15 @@ impl Policy {
             count: 60,
             window: Duration::from_secs(60),
         }),
+        keys: Some(Quota {
+            count: 60,
+            window: Duration::from_secs(60),
+        }),
     };
 
     /// Whether any family is limited.
     pub fn is_on(&self) -> bool {
-        self.read.is_some() || self.write.is_some()
+        self.read.is_some() || self.write.is_some() || self.keys.is_some()
     }
 
     /// Reads `RATE_LIMITS`' text; the error says what is wrong, for a line naming the variable.
@@ -84,7 +91,12 @@ impl Policy {
             let family = match family.trim() {
                 "read" => Family::Read,
                 "write" => Family::Write,
-                other => return Err(format!("unknown family {other:?}: expected read or write")),
+                "keys" => Family::Keys,
+                other => {
+                    return Err(format!(
+                        "unknown family {other:?}: expected read, write or keys"
+                    ))
+                }
             };
             if seen.contains(&family) {
                 return Err(format!("{} is given twice", family.name()));
@@ -97,6 +109,7 @@ impl Policy {
             match family {
                 Family::Read => policy.read = quota,
                 Family::Write => policy.write = quota,
+                Family::Keys => policy.keys = quota,
             }
         }
         Ok(policy)
@@ -139,11 +152,12 @@ mod tests {
     }
 
     #[test]
-    fn the_default_is_600_reads_and_60_writes_a_minute() {
+    fn the_default_is_600_reads_60_writes_and_60_dead_keys_a_minute() {
         let policy = Policy::parse(DEFAULT).unwrap();
         assert_eq!(policy, Policy::DEFAULT);
         assert_eq!(policy.read, quota(600, 60));
         assert_eq!(policy.write, quota(60, 60));
+        assert_eq!(policy.keys, quota(60, 60));
         assert_eq!(policy.read.unwrap().interval_us(), 100_000);
     }
 
@@ -154,9 +168,11 @@ mod tests {
         let policy = Policy::parse("write=5/10s").unwrap();
         assert_eq!(policy.write, quota(5, 10));
         assert_eq!(policy.read, quota(600, 60));
-        let policy = Policy::parse("read=off, write=2/h").unwrap();
+        let policy = Policy::parse("read=off, write=2/h, keys=off").unwrap();
         assert_eq!(policy.read, None);
         assert_eq!(policy.write, quota(2, 3600));
+        assert_eq!(policy.keys, None);
+        assert!(policy.is_on());
     }
 
     #[test]

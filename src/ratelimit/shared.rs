@@ -18,7 +18,8 @@ use super::policy::Quota;
 use super::Family;
 
 /// GCRA as in `gcra.rs`: KEYS[1] holds the client's TAT in microseconds of Redis' clock;
-/// ARGV[1] is the interval, ARGV[2] the window. Returns {allowed, backlog, retry}.
+/// ARGV[1] is the interval, ARGV[2] the window, ARGV[3] `1` to spend a unit of the budget when
+/// the request is let through (`0` only looks). Returns {allowed, backlog, retry}.
 const SCRIPT: &str = r"
 local interval = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -31,8 +32,10 @@ local allow_at = new_tat - window
 if allow_at > now then
   return {0, tat - now, allow_at - now}
 end
--- %.0f: tostring would write 16 digits as 1.7e+15 and lose the microseconds.
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+if ARGV[3] == '1' then
+  -- %.0f: tostring would write 16 digits as 1.7e+15 and lose the microseconds.
+  redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+end
 return {1, new_tat - now, 0}
 ";
 
@@ -89,16 +92,28 @@ impl Shared {
         });
     }
 
-    /// Decides one request; `None` when Redis could not decide in time.
-    pub async fn decide(&self, family: Family, client: &str, quota: Quota) -> Option<Verdict> {
+    /// Decides one request, spending from the budget if `spend`; `None` when Redis could not
+    /// decide in time.
+    pub async fn decide(
+        &self,
+        family: Family,
+        client: &str,
+        quota: Quota,
+        spend: bool,
+    ) -> Option<Verdict> {
         let key = format!("{}{}:{client}", self.prefix, family.name());
         let mut connection = self.connection.clone();
         let mut invocation = self.script.key(key);
-        invocation.arg(quota.interval_us()).arg(quota.window_us());
+        invocation
+            .arg(quota.interval_us())
+            .arg(quota.window_us())
+            .arg(u8::from(spend));
         let call = invocation.invoke_async::<(u8, u64, u64)>(&mut connection);
         match tokio::time::timeout(DECISION_TIMEOUT, call).await {
             Ok(Ok((allowed, backlog_us, retry_us))) => {
-                if self.failing.swap(false, Ordering::Relaxed) {
+                if self.failing.load(Ordering::Relaxed)
+                    && self.failing.swap(false, Ordering::Relaxed)
+                {
                     tracing::info!("Redis answers again: rate limits are shared again");
                 }
                 Some(Verdict {

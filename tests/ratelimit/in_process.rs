@@ -134,14 +134,14 @@ async fn off_limits_nothing_and_sends_no_headers() {
     }
 }
 
-/// Made-up or revoked keys are refused with 401, each spending its address's budget, so that
-/// sending them escapes no limit: past the budget, 429 — also on a route that is never limited
-/// for callers with a live key, such as the statistics.
+/// Keys that are not live (made up, mistyped, revoked) are refused with 401, each spending the
+/// address's `keys` budget: past it, 429 on any route, and keys not seen before are refused
+/// without a look-up in the store. Reading and posting keep their own budgets.
 #[tokio::test]
-async fn requests_with_a_key_that_is_not_live_spend_the_address_budget() {
+async fn keys_that_are_not_live_spend_the_address_keys_budget() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}/twooter.db", dir.path().display());
-    let server = server(dir.path(), &[("RATE_LIMITS", "read=2/min,write=off")]);
+    let server = server(dir.path(), &[("RATE_LIMITS", "keys=2/min,read=3/min")]);
     let key = create_key(dir.path(), Some(&url), "admin");
     let flipped = if key.ends_with('0') { '1' } else { '0' };
     let wrong = format!("Bearer {}{flipped}", &key[..key.len() - 1]);
@@ -150,18 +150,34 @@ async fn requests_with_a_key_that_is_not_live_spend_the_address_budget() {
     for _ in 0..2 {
         let refused = get(&stats, &[("authorization", &wrong)]).await;
         assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            header(&refused, "ratelimit-policy"),
+            Some("\"keys\";q=2;w=60")
+        );
     }
     let throttled = get(&stats, &[("authorization", &wrong)]).await;
     assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(header(&throttled, "retry-after"), Some("30"));
+    assert_eq!(header(&throttled, "ratelimit"), Some("\"keys\";r=0;t=59"));
     let problem: Value = throttled.json().await.unwrap();
-    assert_eq!(problem["status"], 429);
     assert_eq!(
         problem["detail"],
-        "This client may make 2 read requests per 1m; retry in 30 s"
+        "This client may make 2 requests with a key that is not live per 1m; retry in 30 s"
     );
-    // The live key is a client of its own and is not held back by the address's misuse.
-    let live = format!("Bearer {key}");
-    let allowed = get(&stats, &[("authorization", &live)]).await;
-    assert_eq!(allowed.status(), StatusCode::OK);
+
+    // Past the budget, keys never seen before are refused without a look-up in the store.
+    let lookups = "twooter_db_query_duration_seconds_count{query=\"get_api_key\",outcome=\"ok\"}";
+    let looked_up = metric(&server, lookups).await;
+    assert!(looked_up >= 1.0, "the first wrong key was looked up");
+    for n in 0..5 {
+        let made_up = format!("Bearer twt_{n:016x}_{}", "ab".repeat(32));
+        let refused = get(&server.url("/messages"), &[("authorization", &made_up)]).await;
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(metric(&server, lookups).await, looked_up);
+
+    // The address still reads on its own budget.
+    let read = get(&server.url("/messages"), &[]).await;
+    assert_eq!(read.status(), StatusCode::OK);
+    assert_eq!(header(&read, "ratelimit"), Some("\"read\";r=2;t=20"));
 }
