@@ -23,3 +23,15 @@ fn every_route_documents_its_errors_as_problems() {
         }
     }
 }
+
+/// Swagger UI lists operations by their summary: one without reads as a bare path.
+#[test]
+fn every_operation_has_a_summary() {
+    let spec = serde_json::to_value(twooter::http::openapi()).unwrap();
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let summary = operation["summary"].as_str().unwrap_or_default();
+            assert!(!summary.trim().is_empty(), "{method} {path} has no summary");
+        }
+    }
+}

@@ -34,14 +34,6 @@ pub struct CreateMessage {
     pub tag: String,
 }
 
-/// Post a twoot.
-///
-/// The server assigns the id and the timestamp. Tags are matched case-insensitively and stored in
-/// lower case.
-///
-/// With an `Idempotency-Key`, a retry (after a timeout, through another instance) gets the first
-/// answer again, marked `Idempotent-Replayed: true`, and never makes a second twoot. Keys are
-/// remembered for 24 hours, per API key (or for all clients without one).
 /// The headers a post may carry, for the OpenAPI document (read by [`idempotency::key`]).
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Header)]
@@ -59,6 +51,14 @@ struct PostHeaders {
     idempotency_key: Option<String>,
 }
 
+/// Post a twoot.
+///
+/// The server assigns the id and the timestamp. Tags are matched case-insensitively and stored in
+/// lower case.
+///
+/// With an `Idempotency-Key`, a retry (after a timeout, through another instance) gets the first
+/// answer again, marked `Idempotent-Replayed: true`, and never makes a second twoot. Keys are
+/// remembered for 24 hours, per API key (or for all clients without one).
 #[utoipa::path(
     post,
     path = "/messages",
@@ -94,7 +94,10 @@ pub async fn create_message(
     }
 }
 
-fn created(message: &Message) -> Response {
+/// The 201 for a twoot just stored, counted and announced to the live stream.
+fn posted(state: &AppState, message: &Message) -> Response {
+    crate::metrics::message_posted();
+    state.hub.posted(message.id);
     let location = format!("/messages/{}", message.id);
     (
         StatusCode::CREATED,
@@ -129,11 +132,7 @@ async fn post_once(
         live_after_ms: now_ms - lifetime_ms,
     };
     match store_post(state, text, tag, |shown| Some(answer(shown))).await? {
-        (shown, IdempotentInsert::Stored) => {
-            crate::metrics::message_posted();
-            state.hub.posted(shown.id);
-            Ok(created(&shown))
-        }
+        (shown, IdempotentInsert::Stored) => Ok(posted(state, &shown)),
         (_, IdempotentInsert::Existing(first)) if first.request_sha256 == fingerprint => {
             Ok(idempotency::replay(&first))
         }
@@ -145,9 +144,7 @@ async fn post_once(
 /// Posts without an Idempotency-Key.
 async fn post(state: &AppState, text: MessageText, tag: Tag) -> ApiResult<Response> {
     let (shown, _) = store_post(state, text, tag, |_| None).await?;
-    crate::metrics::message_posted();
-    state.hub.posted(shown.id);
-    Ok(created(&shown))
+    Ok(posted(state, &shown))
 }
 
 /// Stores a post with a new id (and, from `answer`, its Idempotency-Key's answer) through the
