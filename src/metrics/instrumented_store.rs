@@ -8,12 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 use crate::store::{
-    ApiKeyRow, IdempotentInsert, IdempotentResponse, NodeLeaseRow, PageQuery, Placement, PoolStats,
-    Post, Store, StoreError, YearAudit, YearTagCount,
+    ApiKeyRow, IdempotentInsert, NodeLeaseRow, PageQuery, Placement, PoolStats, Post, Store,
+    StoreError, YearAudit, YearTagCount,
 };
 
 /// Times each call of the store it wraps.
@@ -51,14 +50,6 @@ impl Store for InstrumentedStore {
             _ => "insert_batch",
         };
         timed(name, self.0.insert_batch(messages)).await
-    }
-
-    async fn insert_post(
-        &self,
-        message: &NewMessage,
-        commit_by: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        timed("insert_message", self.0.insert_post(message, commit_by)).await
     }
 
     async fn insert_missing(&self, messages: &[NewMessage]) -> Result<Vec<Placement>, StoreError> {
@@ -153,19 +144,6 @@ impl Store for InstrumentedStore {
     ) -> Result<(), StoreError> {
         let release = self.0.release_node_lease(node, holder, fence_ms);
         timed("release_node_lease", release).await
-    }
-
-    async fn insert_idempotent(
-        &self,
-        message: &NewMessage,
-        response: &IdempotentResponse,
-        live_after_ms: i64,
-        commit_by: DateTime<Utc>,
-    ) -> Result<IdempotentInsert, StoreError> {
-        let call = self
-            .0
-            .insert_idempotent(message, response, live_after_ms, commit_by);
-        timed("insert_message_idempotent", call).await
     }
 
     async fn insert_posts(&self, posts: &[Post]) -> Result<Vec<IdempotentInsert>, StoreError> {

@@ -79,22 +79,10 @@ impl Poster {
     /// Writes `post` and says what became of it, once its commit is done.
     pub async fn post(&self, post: Post) -> Result<IdempotentInsert, PostError> {
         match &self.0 {
-            Route::Direct(store) => Ok(match &post.idempotent {
-                None => {
-                    store.insert_post(&post.message, post.commit_by).await?;
-                    IdempotentInsert::Stored
-                }
-                Some(idempotent) => {
-                    store
-                        .insert_idempotent(
-                            &post.message,
-                            &idempotent.response,
-                            idempotent.live_after_ms,
-                            post.commit_by,
-                        )
-                        .await?
-                }
-            }),
+            Route::Direct(store) => {
+                let outcomes = store.insert_posts(std::slice::from_ref(&post)).await?;
+                Ok(outcomes.into_iter().next().expect("one outcome per post"))
+            }
             Route::Queued(queue) => {
                 let (reply, answer) = oneshot::channel();
                 queue

@@ -8,13 +8,14 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::store::{IdempotentInsert, Post, Store, StoreError};
 
+/// Where a post's outcome goes: to the request waiting for it.
+type Reply = oneshot::Sender<Result<IdempotentInsert, StoreError>>;
+
 /// One post waiting for its commit, and where its outcome goes.
 pub(super) struct Job {
     pub post: Post,
-    pub reply: oneshot::Sender<Result<IdempotentInsert, StoreError>>,
+    pub reply: Reply,
 }
-
-type Reply = oneshot::Sender<Result<IdempotentInsert, StoreError>>;
 
 /// Writes batches of up to `batch_max` posts until every sender is gone and the queue is empty.
 pub(super) async fn run(

@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Role, SecretHash, Tag};
 
@@ -225,15 +224,6 @@ pub trait Store: Send + Sync + 'static {
     /// Stores many twoots and counts them in one transaction: all land, or none do.
     async fn insert_batch(&self, messages: &[NewMessage]) -> Result<(), StoreError>;
 
-    /// Stores one post and counts it, atomically, but only if the commit starts no later than
-    /// `commit_by`; otherwise rolls back and answers [`StoreError::PastCommitDeadline`]. Clients
-    /// that catch up by id rely on it: no twoot commits long after its id was made.
-    async fn insert_post(
-        &self,
-        message: &NewMessage,
-        commit_by: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-
     /// Stores, in one transaction with their counts, those of `messages` whose id is free, and
     /// says for each what became of it: how an import recognises the rows an earlier run stored.
     async fn insert_missing(&self, messages: &[NewMessage]) -> Result<Vec<Placement>, StoreError>;
@@ -310,22 +300,13 @@ pub trait Store: Send + Sync + 'static {
         fence_ms: i64,
     ) -> Result<(), StoreError>;
 
-    /// Stores `message` with `response`, in one transaction, unless `response.client` used
-    /// `response.key` after `live_after_ms`: then nothing is stored and the answer then given is
-    /// returned. An older use of the key is replaced. Like [`Store::insert_post`], rolled back
-    /// with [`StoreError::PastCommitDeadline`] when the commit would start after `commit_by`.
-    async fn insert_idempotent(
-        &self,
-        message: &NewMessage,
-        response: &IdempotentResponse,
-        live_after_ms: i64,
-        commit_by: DateTime<Utc>,
-    ) -> Result<IdempotentInsert, StoreError>;
-
-    /// Stores `posts` in one transaction with one durable commit, each with its counts and, under
-    /// an Idempotency-Key, its answer as [`Store::insert_idempotent`] would: all or nothing, and
-    /// each post's outcome in order. Rolled back with [`StoreError::PastCommitDeadline`] when the
-    /// commit would start after the earliest `commit_by` of them. A taken id fails the whole call
+    /// Stores live `posts` in one transaction with one durable commit, each with its counts and,
+    /// under an Idempotency-Key, its answer: all or nothing, and each post's outcome in order. A
+    /// post whose client used its key after `live_after_ms` is not stored; its outcome is the
+    /// answer then given ([`IdempotentInsert::Existing`]). An older use of the key is replaced.
+    /// Rolled back with [`StoreError::PastCommitDeadline`] when the commit would start after the
+    /// earliest `commit_by` of them: clients that catch up by id rely on no twoot committing long
+    /// after its id was made. A taken id fails the whole call
     /// with [`StoreError::DuplicateId`] naming one of its posts, not necessarily the one whose id
     /// was taken: storing the posts one at a time tells which.
     async fn insert_posts(&self, posts: &[Post]) -> Result<Vec<IdempotentInsert>, StoreError>;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use twooter::domain::{MessageId, MessageText, NewMessage, NodeId, Tag};
-use twooter::store::{Store, StoreError};
+use twooter::store::{Post, Store, StoreError};
 
 use crate::support::{app_settling_within, get, post_message, Backend, TestDb};
 
@@ -71,7 +71,10 @@ async fn a_late_commit_is_not_missed(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
     let commit_by = late.timestamp + chrono::Duration::from_std(DEADLINE).unwrap();
-    db.store.insert_post(&late, commit_by).await.unwrap();
+    db.store
+        .insert_posts(&[live(late.clone(), commit_by)])
+        .await
+        .unwrap();
 
     let seen = client.await.unwrap();
     let missed: Vec<_> = posted.iter().filter(|id| !seen.contains(*id)).collect();
@@ -92,6 +95,15 @@ async fn a_late_commit_is_not_missed_on_mysql() {
     a_late_commit_is_not_missed(Backend::MySql).await;
 }
 
+/// `message` posted live, without an Idempotency-Key.
+fn live(message: NewMessage, commit_by: chrono::DateTime<Utc>) -> Post {
+    Post {
+        message,
+        commit_by,
+        idempotent: None,
+    }
+}
+
 /// A post past its commit deadline is rolled back: nothing stored, nothing counted.
 #[tokio::test]
 async fn a_post_past_its_deadline_is_rolled_back() {
@@ -108,7 +120,7 @@ async fn a_post_past_its_deadline_is_rolled_back() {
         .unwrap();
         let message = twoot(id, "too late");
         let commit_by = message.timestamp + chrono::Duration::seconds(5);
-        let result = store.insert_post(&message, commit_by).await;
+        let result = store.insert_posts(&[live(message, commit_by)]).await;
         assert!(
             matches!(result, Err(StoreError::PastCommitDeadline)),
             "{result:?}"

@@ -8,8 +8,10 @@ use axum::http::Request;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
-use twooter::domain::{BackfillIds, NodeId};
-use twooter::store::{IdempotentInsert, IdempotentResponse, Store};
+use twooter::domain::{BackfillIds, NewMessage, NodeId};
+use twooter::store::{
+    IdempotentInsert, IdempotentPost, IdempotentResponse, Post, Store, StoreError,
+};
 
 use crate::conformance::{at, new_message};
 use crate::support::process::{twooter, Server};
@@ -200,31 +202,37 @@ async fn the_store_keeps_one_answer_per_key(store: Arc<dyn Store>) {
         created_at,
     };
     // Past twoots: no commit deadline applies here.
-    let whenever = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+    let post = |message: &NewMessage, response: IdempotentResponse, live_after_ms: i64| Post {
+        message: message.clone(),
+        commit_by: chrono::DateTime::<chrono::Utc>::MAX_UTC,
+        idempotent: Some(IdempotentPost {
+            response,
+            live_after_ms,
+        }),
+    };
+    let insert = |post: Post| {
+        let store = store.clone();
+        async move {
+            let outcomes = store.insert_posts(&[post]).await?;
+            Ok::<_, StoreError>(outcomes.into_iter().next().unwrap())
+        }
+    };
     let first = new_message(&mut ids, "a", "keys", at(2024, 1, 0));
-    let stored = store
-        .insert_idempotent(&first, &answer("", 1_000), 0, whenever)
-        .await;
+    let stored = insert(post(&first, answer("", 1_000), 0)).await;
     assert_eq!(stored.unwrap(), IdempotentInsert::Stored);
     let second = new_message(&mut ids, "b", "keys", at(2024, 1, 1));
-    let again = store
-        .insert_idempotent(&second, &answer("", 2_000), 0, whenever)
-        .await;
+    let again = insert(post(&second, answer("", 2_000), 0)).await;
     assert_eq!(
         again.unwrap(),
         IdempotentInsert::Existing(answer("", 1_000))
     );
     assert!(store.get(second.id).await.unwrap().is_none());
     // Another client's key of the same name is its own.
-    let theirs = store
-        .insert_idempotent(&second, &answer("c1", 2_000), 0, whenever)
-        .await;
+    let theirs = insert(post(&second, answer("c1", 2_000), 0)).await;
     assert_eq!(theirs.unwrap(), IdempotentInsert::Stored);
     // Past its lifetime, the key is free again.
     let third = new_message(&mut ids, "c", "keys", at(2024, 1, 2));
-    let renewed = store
-        .insert_idempotent(&third, &answer("", 3_000), 1_500, whenever)
-        .await;
+    let renewed = insert(post(&third, answer("", 3_000), 1_500)).await;
     assert_eq!(renewed.unwrap(), IdempotentInsert::Stored);
     assert_eq!(store.stats(2024, 2024).await.unwrap()[0].count, 3);
     assert_eq!(store.purge_idempotency(2_500, 1000).await.unwrap(), 1);

@@ -12,14 +12,13 @@ use write::is_lock_conflict;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{Executor, Row};
 
 use super::{
     counts, idempotency, keys, leases, rows, sql, ApiKeyRow, ConnectError, IdempotentInsert,
-    IdempotentResponse, NodeLeaseRow, PageQuery, Placement, PoolConfig, PoolStats, Post, Store,
-    StoreError, YearAudit, YearTagCount,
+    NodeLeaseRow, PageQuery, Placement, PoolConfig, PoolStats, Post, Store, StoreError, YearAudit,
+    YearTagCount,
 };
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
@@ -116,32 +115,11 @@ impl Store for MySqlStore {
         if messages.is_empty() {
             return Ok(());
         }
-        self.insert_retrying(messages, false, None).await.map(drop)
+        self.insert_retrying(messages, false).await.map(drop)
     }
 
     async fn insert_missing(&self, messages: &[NewMessage]) -> Result<Vec<Placement>, StoreError> {
-        self.insert_retrying(messages, true, None).await
-    }
-
-    async fn insert_post(
-        &self,
-        message: &NewMessage,
-        commit_by: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.insert_retrying(std::slice::from_ref(message), false, Some(commit_by))
-            .await
-            .map(drop)
-    }
-
-    async fn insert_idempotent(
-        &self,
-        message: &NewMessage,
-        response: &IdempotentResponse,
-        live_after_ms: i64,
-        commit_by: DateTime<Utc>,
-    ) -> Result<IdempotentInsert, StoreError> {
-        self.insert_idempotent_retrying(message, response, live_after_ms, commit_by)
-            .await
+        self.insert_retrying(messages, true).await
     }
 
     async fn insert_posts(&self, posts: &[Post]) -> Result<Vec<IdempotentInsert>, StoreError> {

@@ -7,14 +7,16 @@ use super::write::{conflict_pause, insert_rows, worth_another_attempt};
 use super::MySqlStore;
 use crate::domain::NewMessage;
 use crate::store::posts::batch_deadline;
-use crate::store::{duplicate_or, idempotency, IdempotentInsert, Post, StoreError};
+use crate::store::{
+    duplicate_or, idempotency, IdempotentInsert, IdempotentResponse, Post, StoreError,
+};
 
 /// What one attempt left to settle for each post: done, or a key another request took first.
-enum Pending {
+enum Pending<'a> {
     Done(IdempotentInsert),
     /// Another request's record of the key took the row first; after the commit, its record (to
     /// replay) or its absence (it rolled back, or is still in flight) says which.
-    KeyTaken,
+    KeyTaken(&'a IdempotentResponse),
 }
 
 impl MySqlStore {
@@ -43,23 +45,24 @@ impl MySqlStore {
             }
         };
         let mut outcomes = Vec::with_capacity(posts.len());
-        for (post, pending) in posts.iter().zip(pending) {
-            outcomes.push(match (pending, &post.idempotent) {
-                (Pending::Done(done), _) => done,
-                (Pending::KeyTaken, Some(idempotent)) => {
-                    let response = &idempotent.response;
+        for pending in pending {
+            outcomes.push(match pending {
+                Pending::Done(done) => done,
+                Pending::KeyTaken(response) => {
                     idempotency::find(&self.pool, &response.client, &response.key)
                         .await?
                         .map_or(IdempotentInsert::Conflict, IdempotentInsert::Existing)
                 }
-                (Pending::KeyTaken, None) => IdempotentInsert::Conflict,
             });
         }
         Ok(outcomes)
     }
 
     /// One attempt; `None` when the deadline passed before the commit, which was rolled back.
-    async fn try_insert_posts(&self, posts: &[Post]) -> Result<Option<Vec<Pending>>, sqlx::Error> {
+    async fn try_insert_posts<'a>(
+        &self,
+        posts: &'a [Post],
+    ) -> Result<Option<Vec<Pending<'a>>>, sqlx::Error> {
         let Some(commit_by) = batch_deadline(posts) else {
             return Ok(Some(Vec::new()));
         };
@@ -81,7 +84,7 @@ impl MySqlStore {
                 // here on its lock. A failed statement leaves the rest of the transaction alone.
                 match idempotency::insert(&mut *tx, response, post.message.tag.as_str()).await {
                     Err(error) if idempotency::is_taken(&error) => {
-                        pending.push(Pending::KeyTaken);
+                        pending.push(Pending::KeyTaken(response));
                         continue;
                     }
                     result => result?,

@@ -4,16 +4,12 @@
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use rand::Rng;
 use sqlx::{MySql, QueryBuilder};
 
 use super::MySqlStore;
 use crate::domain::NewMessage;
-use crate::store::{
-    count_increments, duplicate_or, idempotency, place, rows, IdempotentInsert, IdempotentResponse,
-    Placement, StoreError,
-};
+use crate::store::{count_increments, duplicate_or, place, rows, Placement, StoreError};
 
 /// Rows per multi-row INSERT: well under `max_allowed_packet` for 280-character texts.
 const ROWS_PER_INSERT: usize = 1000;
@@ -38,49 +34,17 @@ const CONFLICT_ATTEMPTS: u32 = 8;
 const LOCK_WAIT_ATTEMPTS: u32 = 2;
 
 impl MySqlStore {
-    /// One attempt at an idempotent post.
-    async fn try_insert_idempotent(
-        &self,
-        message: &NewMessage,
-        response: &IdempotentResponse,
-        live_after_ms: i64,
-        commit_by: DateTime<Utc>,
-    ) -> Result<IdempotentAttempt, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        if let Some(found) = idempotency::find(&mut *tx, &response.client, &response.key).await? {
-            if found.created_at > live_after_ms {
-                return Ok(IdempotentAttempt::Done(IdempotentInsert::Existing(found)));
-            }
-            idempotency::delete(&mut *tx, &response.client, &response.key).await?;
-        }
-        // The key's row first: a concurrent request with the same key waits here on its lock,
-        // not after it has also written a twoot.
-        match idempotency::insert(&mut *tx, response, message.tag.as_str()).await {
-            Err(error) if idempotency::is_taken(&error) => return Ok(IdempotentAttempt::KeyTaken),
-            result => result?,
-        }
-        insert_rows(&mut tx, vec![message], true).await?;
-        if Utc::now() > commit_by {
-            tx.rollback().await?;
-            return Ok(IdempotentAttempt::PastDeadline);
-        }
-        tx.commit().await?;
-        Ok(IdempotentAttempt::Done(IdempotentInsert::Stored))
-    }
-
     /// [`Self::try_insert`], again after a deadlock or a certification failure (up to
     /// `CONFLICT_ATTEMPTS` in all) or a lock wait timeout (`LOCK_WAIT_ATTEMPTS`).
     pub(super) async fn insert_retrying(
         &self,
         messages: &[NewMessage],
         skip_stored: bool,
-        commit_by: Option<DateTime<Utc>>,
     ) -> Result<Vec<Placement>, StoreError> {
         let mut attempt = 1;
         loop {
-            let error = match self.try_insert(messages, skip_stored, commit_by).await {
-                Ok(Some(placements)) => return Ok(placements),
-                Ok(None) => return Err(StoreError::PastCommitDeadline),
+            let error = match self.try_insert(messages, skip_stored).await {
+                Ok(placements) => return Ok(placements),
                 Err(error) => error,
             };
             if !worth_another_attempt(&error, attempt) {
@@ -92,14 +56,12 @@ impl MySqlStore {
     }
 
     /// Inserts `messages` with their counts in one transaction; with `skip_stored`, only those
-    /// whose id is free, saying what became of each. `None` when `commit_by` passed before the
-    /// commit, which was then rolled back.
+    /// whose id is free, saying what became of each.
     async fn try_insert(
         &self,
         messages: &[NewMessage],
         skip_stored: bool,
-        commit_by: Option<DateTime<Utc>>,
-    ) -> Result<Option<Vec<Placement>>, sqlx::Error> {
+    ) -> Result<Vec<Placement>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let (placements, fresh) = if skip_stored {
             let stored = rows::stored_by_id::<MySql>(&mut tx, messages, ROWS_PER_INSERT).await?;
@@ -111,44 +73,8 @@ impl MySqlStore {
             )
         };
         insert_rows(&mut tx, fresh, false).await?;
-        if commit_by.is_some_and(|deadline| Utc::now() > deadline) {
-            tx.rollback().await?;
-            return Ok(None);
-        }
         tx.commit().await?;
-        Ok(Some(placements))
-    }
-
-    /// [`Self::try_insert_idempotent`], again after a deadlock or a certification failure.
-    pub(super) async fn insert_idempotent_retrying(
-        &self,
-        message: &NewMessage,
-        response: &IdempotentResponse,
-        live_after_ms: i64,
-        commit_by: DateTime<Utc>,
-    ) -> Result<IdempotentInsert, StoreError> {
-        let mut attempt = 1;
-        loop {
-            let error = match self
-                .try_insert_idempotent(message, response, live_after_ms, commit_by)
-                .await
-            {
-                Ok(IdempotentAttempt::Done(done)) => return Ok(done),
-                Ok(IdempotentAttempt::PastDeadline) => return Err(StoreError::PastCommitDeadline),
-                // The other request committed (its record is there to replay) or rolled back.
-                Ok(IdempotentAttempt::KeyTaken) => {
-                    let found =
-                        idempotency::find(&self.pool, &response.client, &response.key).await?;
-                    return Ok(found.map_or(IdempotentInsert::Conflict, IdempotentInsert::Existing));
-                }
-                Err(error) => error,
-            };
-            if !is_lock_conflict(&error) || attempt >= CONFLICT_ATTEMPTS {
-                return Err(duplicate_or(error, std::slice::from_ref(message)));
-            }
-            conflict_pause(attempt).await;
-            attempt += 1;
-        }
+        Ok(placements)
     }
 }
 
@@ -204,15 +130,6 @@ pub(super) async fn insert_rows(
 fn next_slot_in_group() -> u16 {
     static NEXT: AtomicU16 = AtomicU16::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed) % COUNT_SLOTS_PER_GROUP
-}
-
-/// How one attempt at an idempotent post ended, short of a database error.
-enum IdempotentAttempt {
-    Done(IdempotentInsert),
-    /// Another request's record of the key took the row first.
-    KeyTaken,
-    /// The commit deadline passed; the transaction was rolled back.
-    PastDeadline,
 }
 
 /// InnoDB rolled the transaction back to break a deadlock, or Galera's certification failed it.

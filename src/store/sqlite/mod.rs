@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -14,8 +14,8 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::{
     count_increments, counts, duplicate_or, idempotency, keys, leases, place, rows, sql, ApiKeyRow,
-    IdempotentInsert, IdempotentResponse, NodeLeaseRow, PageQuery, Placement, PoolConfig,
-    PoolStats, Post, Store, StoreError, YearAudit, YearTagCount,
+    IdempotentInsert, NodeLeaseRow, PageQuery, Placement, PoolConfig, PoolStats, Post, Store,
+    StoreError, YearAudit, YearTagCount,
 };
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
@@ -77,6 +77,15 @@ impl SqliteStore {
     }
 }
 
+/// A transaction on the writer that takes the file's write lock before its first statement: one
+/// that has read first cannot wait for the lock (SQLite answers busy at once), this one waits for
+/// up to the busy timeout while another process (an import, a second server) writes.
+async fn begin_write(
+    writer: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, Sqlite>, sqlx::Error> {
+    writer.begin_with("BEGIN IMMEDIATE").await
+}
+
 fn pool_options(pool: &PoolConfig) -> SqlitePoolOptions {
     SqlitePoolOptions::new()
         .acquire_timeout(pool.acquire_timeout)
@@ -108,7 +117,7 @@ impl Store for SqliteStore {
         if messages.is_empty() {
             return Ok(());
         }
-        let mut tx = self.writer.begin().await?;
+        let mut tx = begin_write(&self.writer).await?;
         insert_rows(&mut tx, messages.iter())
             .await
             .map_err(|e| duplicate_or(e, messages))?;
@@ -116,27 +125,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn insert_post(
-        &self,
-        message: &NewMessage,
-        commit_by: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        insert_rows(&mut tx, std::iter::once(message))
-            .await
-            .map_err(|e| duplicate_or(e, std::slice::from_ref(message)))?;
-        if Utc::now() > commit_by {
-            tx.rollback().await?;
-            return Err(StoreError::PastCommitDeadline);
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     async fn insert_missing(&self, messages: &[NewMessage]) -> Result<Vec<Placement>, StoreError> {
         // The one writer connection serialises this with every other write, so nothing can take
         // an id between the look-up and the insert.
-        let mut tx = self.writer.begin().await?;
+        let mut tx = begin_write(&self.writer).await?;
         let stored = rows::stored_by_id::<Sqlite>(&mut tx, messages, ROWS_PER_INSERT).await?;
         let (placements, fresh) = place(messages, &stored);
         insert_rows(&mut tx, fresh.into_iter())
@@ -144,34 +136,6 @@ impl Store for SqliteStore {
             .map_err(|e| duplicate_or(e, messages))?;
         tx.commit().await?;
         Ok(placements)
-    }
-
-    async fn insert_idempotent(
-        &self,
-        message: &NewMessage,
-        response: &IdempotentResponse,
-        live_after_ms: i64,
-        commit_by: DateTime<Utc>,
-    ) -> Result<IdempotentInsert, StoreError> {
-        // One writer: a concurrent request with the same key waits for this one to commit, then
-        // finds its record.
-        let mut tx = self.writer.begin().await?;
-        if let Some(found) = idempotency::find(&mut *tx, &response.client, &response.key).await? {
-            if found.created_at > live_after_ms {
-                return Ok(IdempotentInsert::Existing(found));
-            }
-            idempotency::delete(&mut *tx, &response.client, &response.key).await?;
-        }
-        insert_rows(&mut tx, std::iter::once(message))
-            .await
-            .map_err(|e| duplicate_or(e, std::slice::from_ref(message)))?;
-        idempotency::insert(&mut *tx, response, message.tag.as_str()).await?;
-        if Utc::now() > commit_by {
-            tx.rollback().await?;
-            return Err(StoreError::PastCommitDeadline);
-        }
-        tx.commit().await?;
-        Ok(IdempotentInsert::Stored)
     }
 
     async fn insert_posts(&self, posts: &[Post]) -> Result<Vec<IdempotentInsert>, StoreError> {

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sqlx::SqlitePool;
 
-use super::insert_rows;
+use super::{begin_write, insert_rows};
 use crate::domain::NewMessage;
 use crate::store::posts::batch_deadline;
 use crate::store::{duplicate_or, idempotency, IdempotentInsert, Post, StoreError};
@@ -18,10 +18,8 @@ pub(super) async fn insert_posts(
         return Ok(Vec::new());
     };
     // The one writer serialises this with every other write, so a key's record read here cannot
-    // be written by anyone else before this commits. IMMEDIATE takes the file's write lock first:
-    // a transaction that has read cannot wait for it (SQLite answers busy at once), one that has
-    // not read yet can, for up to the busy timeout, while another process writes.
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    // be written by anyone else before this commits.
+    let mut tx = begin_write(writer).await?;
     let mut outcomes = Vec::with_capacity(posts.len());
     let mut fresh: Vec<&NewMessage> = Vec::with_capacity(posts.len());
     for post in posts {
