@@ -74,7 +74,5 @@ async fn metric(server: &Server, series: &str) -> f64 {
         .text()
         .await
         .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(series))
-        .map_or(0.0, |value| value.trim().parse().unwrap())
+    support::metric_value(&text, series)
 }

@@ -7,8 +7,6 @@ mod support;
 
 mod restarts;
 
-use std::time::{Duration, Instant};
-
 use serde_json::{json, Value};
 
 use crate::support::process::{get_json, get_json_as, twooter, Server};
@@ -64,16 +62,7 @@ async fn three_instances_behind_nginx_share_everything() {
         return;
     };
     let balancer = nginx.url("");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while reqwest::get(format!("{balancer}/readyz"))
-        .await
-        .map(|r| r.status().as_u16())
-        .ok()
-        != Some(200)
-    {
-        assert!(Instant::now() < deadline, "nginx did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    restarts::wait_ready(&format!("{balancer}/readyz")).await;
 
     // (written through, message)
     let mut writes: Vec<(Option<usize>, Value)> = Vec::new();

@@ -88,7 +88,8 @@ async fn post_until_stopped(
     tally
 }
 
-async fn wait_ready(url: &str) {
+/// Waits up to 15 s for `url` to answer 200.
+pub(crate) async fn wait_ready(url: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         if let Ok(reply) = reqwest::get(url).await {

@@ -355,3 +355,11 @@ pub fn stats_total(stats: &Value) -> i64 {
     let counts = per_year.flat_map(|tags| tags.as_object().unwrap().values());
     counts.map(|n| n.as_i64().unwrap()).sum()
 }
+
+/// The value of the first sample in Prometheus `text` whose line starts with `series` (a name,
+/// with its labels where it has any), or 0 when there is none yet.
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}

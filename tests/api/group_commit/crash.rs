@@ -7,7 +7,7 @@ use std::time::Duration;
 use twooter::store::{self, PoolConfig};
 
 use crate::support::process::{twooter, Server};
-use crate::support::{Backend, TestDb};
+use crate::support::{metric_value, Backend, TestDb};
 
 /// Posts per client at most, so that a server that never dies still ends the test.
 const POSTS_PER_CLIENT: usize = 400;
@@ -59,12 +59,7 @@ async fn a_kill_mid_batch_loses_no_acknowledged_post(backend: Backend) {
         client.await.unwrap();
     }
 
-    let read = |name: &str| {
-        metrics
-            .lines()
-            .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
+    let read = |series: &str| metric_value(&metrics, series);
     let (batches, posts) = (
         read("twooter_post_batch_size_count"),
         read("twooter_post_batch_size_sum"),

@@ -85,11 +85,7 @@ impl WriteHold {
 /// held, from the batch size histogram.
 pub(super) fn batches_written() -> (u64, u64) {
     let text = twooter::metrics::render();
-    let read = |name: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
-            .unwrap_or(0.0) as u64
-    };
+    let read = |series: &str| crate::support::metric_value(&text, series) as u64;
     (
         read("twooter_post_batch_size_count"),
         read("twooter_post_batch_size_sum"),
