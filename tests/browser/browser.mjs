@@ -59,8 +59,7 @@ export async function openContext(browser, options = {}) {
 function watch(page, record) {
   page.on('pageerror', (error) => record.errors.push(`page error: ${error.message}`));
   page.on('console', (message) => {
-    // A missing stream route is expected until the server has one: the client falls back.
-    if (message.type() !== 'error' || /\/messages\/stream/.test(message.location().url ?? '')) return;
+    if (message.type() !== 'error') return;
     if (/Failed to load resource/.test(message.text())) return;
     record.errors.push(`console: ${message.text()}`);
   });

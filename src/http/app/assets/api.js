@@ -23,7 +23,12 @@ async function problemOf(response) {
 
 async function request(url, init) {
   const response = await fetch(url, init);
-  if (!response.ok) throw new ProblemError(response.status, await problemOf(response));
+  if (!response.ok) {
+    const error = new ProblemError(response.status, await problemOf(response));
+    const retryAfter = Number(response.headers.get('retry-after'));
+    if (Number.isFinite(retryAfter) && retryAfter > 0) error.retryAfterMs = retryAfter * 1000;
+    throw error;
+  }
   return response;
 }
 
@@ -50,10 +55,18 @@ export async function page(url) {
   return { twoots: await response.json(), next: nextLink(response.headers.get('link')) };
 }
 
-export async function post(text, tag) {
+/**
+ * Posts a twoot under `idempotencyKey`: sending the same key again (a retry after a lost answer)
+ * gets the first answer back instead of a second twoot.
+ */
+export async function post(text, tag, idempotencyKey) {
   const response = await request('/messages', {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    headers: {
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+      'Idempotency-Key': idempotencyKey,
+    },
     body: JSON.stringify({ text, tag }),
   });
   return response.json();

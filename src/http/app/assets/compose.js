@@ -55,6 +55,18 @@ export function setUpCompose({ onPosted }) {
     problemBox.hidden = false;
   };
 
+  // One Idempotency-Key per draft: sending the same text and tag again after a lost answer (a
+  // dropped connection) cannot post it twice, while an edited draft is a new twoot with a new key.
+  let draft = null;
+  const keyFor = (body) => {
+    if (draft?.text !== body.text || draft?.tag !== body.tag) {
+      const bytes = crypto.getRandomValues(new Uint8Array(16));
+      const key = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+      draft = { ...body, key };
+    }
+    return draft.key;
+  };
+
   // The server decides: the rules above inform, they do not stop a post, so the user always
   // hears the server's own words.
   form.addEventListener('submit', async (event) => {
@@ -62,7 +74,9 @@ export function setUpCompose({ onPosted }) {
     send.disabled = true;
     problemBox.hidden = true;
     try {
-      const twoot = await post(text.value, tag.value);
+      const body = { text: text.value, tag: tag.value };
+      const twoot = await post(body.text, body.tag, keyFor(body));
+      draft = null;
       text.value = '';
       check();
       onPosted(twoot);

@@ -1,32 +1,37 @@
 // New twoots as they are posted: the Server-Sent Events stream when the server has one, else the
-// newest page polled every half second. Either way each twoot goes to `onTwoot`, which drops
-// the ones already seen.
+// newest page polled every two seconds (or after the server's Retry-After, when it asks for a
+// pause). Either way each twoot goes to `onTwoot`, which drops the ones already seen.
 
 import { messagesUrl, page } from './api.js';
 
-const POLL_MS = 500;
-const HIDDEN_POLL_MS = 5000;
+// Two seconds keeps one tab at 30 of the default 600 reads a minute, so a few tabs behind one
+// address stay well inside its budget.
+const POLL_MS = 2000;
+const HIDDEN_POLL_MS = 10_000;
 const STREAM_RETRY_MS = 30_000;
 
 export function follow(tag, { onTwoot, onState }) {
   let timer = null;
   let source = null;
 
+  // Resolves to how long the server asked to be left alone, if it did (429 or 503).
   const poll = async () => {
     try {
       const { twoots } = await page(messagesUrl({ tag, limit: 20 }));
       twoots.forEach(onTwoot);
-    } catch {
+      return 0;
+    } catch (error) {
       // The next poll tries again; the state line already says how twoots arrive.
+      return error.retryAfterMs ?? 0;
     }
   };
 
   const startPolling = () => {
     if (timer) return;
-    onState('Checking for new twoots every half second.');
+    onState('Checking for new twoots every two seconds.');
     const tick = async () => {
-      await poll();
-      timer = setTimeout(tick, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
+      const pause = await poll();
+      timer = setTimeout(tick, Math.max(pause, document.hidden ? HIDDEN_POLL_MS : POLL_MS));
     };
     tick();
   };
