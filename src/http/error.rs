@@ -198,6 +198,7 @@ impl From<PostError> for ApiError {
         match error {
             PostError::QueueFull(_) => Self::Overloaded(Box::new(error)),
             PostError::Stopped => Self::Internal(Box::new(error)),
+            PostError::NoId(error) => error.into(),
             PostError::Store(error) => error.into(),
         }
     }

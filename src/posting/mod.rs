@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use crate::store::{IdempotentInsert, Post, Store, StoreError};
+use crate::domain::{MessageId, NoNodeLease};
+use crate::store::{IdempotentInsert, Post, Store, StoreError, TakenId};
 
 /// Writers on a MySQL-compatible database, at most: enough to keep a commit in flight while the
 /// next batch is being sent, few enough that batches stay large.
@@ -40,8 +41,20 @@ pub enum PostError {
     /// The writers are gone: the service is stopping, or one failed.
     #[error("the post writers have stopped")]
     Stopped,
+    /// No id could be made for the post: this instance holds no node lease now.
+    #[error(transparent)]
+    NoId(#[from] NoNodeLease),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl TakenId for PostError {
+    fn taken_id(&self) -> Option<MessageId> {
+        match self {
+            Self::Store(error) => error.taken_id(),
+            _ => None,
+        }
+    }
 }
 
 /// Writes posts: on their own (`POST_BATCH_MAX=1`), or through the queue and its writers.

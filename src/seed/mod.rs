@@ -7,6 +7,7 @@
 pub mod corpus;
 mod vocab;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -15,7 +16,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::domain::{BackfillIds, MessageText, NewMessage, NodeId, Tag};
-use crate::store::{insert_with_fresh_ids, Store, StoreError};
+use crate::store::{with_fresh_ids, Store, StoreError};
 
 /// Rows per transaction when seeding.
 const BATCH: usize = 50_000;
@@ -111,10 +112,15 @@ pub async fn seed(
     let started = Instant::now();
     while stored < plan.count {
         let size = (plan.count - stored).min(BATCH as u64) as usize;
-        let mut batch: Vec<NewMessage> = (0..size).map(|_| generator.next_message()).collect();
-        insert_with_fresh_ids(store, &mut batch, |batch| {
-            generator.reassign_ids(batch);
-            Ok::<_, StoreError>(())
+        // Shared with each attempt's future, and unshared again (the attempt over) to renumber.
+        let mut batch: Arc<[NewMessage]> = (0..size).map(|_| generator.next_message()).collect();
+        with_fresh_ids(|attempt| {
+            if attempt > 1 {
+                let rows = Arc::get_mut(&mut batch).expect("the last attempt is over");
+                generator.reassign_ids(rows);
+            }
+            let rows = batch.clone();
+            async move { store.insert_batch(&rows).await }
         })
         .await?;
         stored += size as u64;

@@ -28,7 +28,7 @@ use async_trait::async_trait;
 
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Role, SecretHash, Tag};
 
-pub use fresh_ids::{insert_with_fresh_ids, ID_ATTEMPTS};
+pub use fresh_ids::{with_fresh_ids, TakenId, ID_ATTEMPTS};
 pub use mysql::MySqlStore;
 pub use posts::{IdempotentPost, Post};
 pub use sqlite::SqliteStore;

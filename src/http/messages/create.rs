@@ -15,7 +15,7 @@ use crate::http::extract::JsonBody;
 use crate::http::messages::idempotency;
 use crate::http::AppState;
 use crate::posting::PostError;
-use crate::store::{self, IdempotentInsert, IdempotentPost, IdempotentResponse, Post, StoreError};
+use crate::store::{self, IdempotentInsert, IdempotentPost, IdempotentResponse, Post};
 
 /// The body of `POST /messages`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -148,8 +148,8 @@ async fn post(state: &AppState, text: MessageText, tag: Tag) -> ApiResult<Respon
 }
 
 /// Stores a post with a new id (and, from `answer`, its Idempotency-Key's answer) through the
-/// poster; when the id turns out taken, again with a fresh one, up to [`store::ID_ATTEMPTS`]
-/// times in all. The twoot as shown, and what became of it.
+/// poster; when the id turns out taken, again with a fresh one ([`store::with_fresh_ids`]). The
+/// twoot as shown, and what became of it.
 async fn store_post(
     state: &AppState,
     text: MessageText,
@@ -158,32 +158,31 @@ async fn store_post(
 ) -> ApiResult<(Message, IdempotentInsert)> {
     let within =
         chrono::Duration::from_std(state.catch_up.commit_within).unwrap_or(chrono::Duration::MAX);
-    let mut attempt = 1;
-    loop {
-        let id = state.ids.next_id()?;
-        let message = NewMessage {
-            id,
-            text: text.clone(),
-            tag: tag.clone(),
-            timestamp: id.timestamp(),
-        };
-        let shown = message.to_message();
-        let post = Post {
-            commit_by: message.timestamp + within,
-            idempotent: answer(&shown),
-            message,
-        };
-        match state.poster.post(post).await {
-            Ok(outcome) => return Ok((shown, outcome)),
-            Err(PostError::Store(StoreError::DuplicateId(taken)))
-                if attempt < store::ID_ATTEMPTS =>
-            {
-                tracing::warn!(%taken, attempt, "an id is already taken; retrying with a new id");
-                attempt += 1;
-            }
-            Err(error) => return Err(error.into()),
+    let stored = store::with_fresh_ids(|_| {
+        // Made here, so that the future below holds the post and not the request's borrows.
+        let made = state.ids.next_id().map(|id| {
+            let message = NewMessage {
+                id,
+                text: text.clone(),
+                tag: tag.clone(),
+                timestamp: id.timestamp(),
+            };
+            let shown = message.to_message();
+            let post = Post {
+                commit_by: message.timestamp + within,
+                idempotent: answer(&shown),
+                message,
+            };
+            (shown, post)
+        });
+        async move {
+            let (shown, post) = made?;
+            let outcome = state.poster.post(post).await?;
+            Ok::<_, PostError>((shown, outcome))
         }
-    }
+    })
+    .await?;
+    Ok(stored)
 }
 
 /// Checks every field and reports all that are wrong at once.
