@@ -6,13 +6,14 @@
 //! time or is rolled back (the store checks before committing), and clocks agree within
 //! `clock_skew`. So every id older than `commit_within + clock_skew` before now is settled: it is
 //! either stored or never will be. Pages read up from an `after` cursor stop below that line, and
-//! the `prev` link of a page read without one starts below it too.
+//! the `prev` link of a page read without one starts below it too; the live feed reads again every
+//! id above it, and a stream that resumes replays from below it.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::MessageId;
+use super::MessageId;
 
 /// How long a post may take to commit, and how far apart instances' clocks may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
