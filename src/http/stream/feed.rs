@@ -3,6 +3,8 @@
 //! The subscription is taken before the replay reads the store, so a twoot is either read by the
 //! replay or sent live afterwards, or both: the replay remembers what it sent at or above the
 //! subscription's floor (below it nothing is sent live any more) and the live part skips those.
+//! A subscriber without a cursor wants only what comes after it subscribed, which is exactly what
+//! the live feed sends: it has no replay.
 
 use std::collections::{HashSet, VecDeque};
 use std::convert::Infallible;
@@ -33,20 +35,20 @@ pub struct Feed {
 }
 
 impl Feed {
-    /// Starts a feed that replays the twoots after `after`, reading the first page now so that a
-    /// database outage is answered 503 rather than with an empty stream.
+    /// Starts a feed that replays the twoots after `after`, if given, reading the first page now
+    /// so that a database outage is answered 503 rather than with an empty stream.
     pub async fn start(
         store: Arc<dyn Store>,
         subscription: Subscription,
         tag: Option<Tag>,
-        after: MessageId,
+        after: Option<MessageId>,
     ) -> Result<Self, StoreError> {
         let mut feed = Self {
             store,
             subscription,
             tag,
             pending: VecDeque::new(),
-            replay_after: Some(after),
+            replay_after: after,
             replayed: HashSet::new(),
             ended: false,
         };

@@ -89,16 +89,6 @@ pub async fn stream_messages(
             SubscribeError::ClientFull => ApiError::TooManyStreams,
             SubscribeError::Store(error) => error.into(),
         })?;
-    // Without a cursor, what is new is what comes after the newest twoot now; read after
-    // subscribing, so that nothing falls between the two.
-    let after = match after {
-        Some(after) => after,
-        None => state
-            .store
-            .newest_id()
-            .await?
-            .unwrap_or(MessageId::from_i64(0)),
-    };
     let feed = feed::Feed::start(state.store.clone(), subscription, tag, after).await?;
     let keep_alive = KeepAlive::new().interval(state.heartbeat).text("heartbeat");
     let mut response = Sse::new(feed.events())
