@@ -51,16 +51,20 @@ pub const RESCAN_WITH_BROKER: Duration = Duration::from_secs(1);
 pub struct Event {
     pub id: MessageId,
     pub tag: String,
-    /// The twoot as one item of `GET /messages`.
+    /// The twoot as one item of `GET /messages`, made once for every subscriber.
     pub json: String,
+    /// Every event sent after this one has an id at or above this: a subscriber need remember
+    /// no id below it to tell a repeat.
+    pub floor: MessageId,
 }
 
 impl Event {
-    fn new(message: &Message) -> Self {
+    fn new(message: &Message, floor: MessageId) -> Self {
         Self {
             id: message.id,
             tag: message.tag.clone(),
             json: serde_json::to_string(message).expect("a message always serializes"),
+            floor,
         }
     }
 }

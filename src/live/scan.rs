@@ -86,7 +86,9 @@ async fn scan(shared: &Shared, window: &mut Window, send: bool) -> Result<(), St
         for message in &page {
             if window.sent.insert(message.id) && send {
                 // No subscriber is not an error: the twoot is sent to nobody.
-                let _ = shared.sender.send(Arc::new(Event::new(message)));
+                let _ = shared
+                    .sender
+                    .send(Arc::new(Event::new(message, window.floor)));
             }
         }
         match page.last() {

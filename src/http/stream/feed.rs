@@ -2,11 +2,11 @@
 //!
 //! The subscription is taken before the replay reads the store, so a twoot is either read by the
 //! replay or sent live afterwards, or both: the replay remembers what it sent at or above the
-//! subscription's floor (below it nothing is sent live any more) and the live part skips those.
-//! A subscriber without a cursor wants only what comes after it subscribed, which is exactly what
-//! the live feed sends: it has no replay.
+//! live feed's floor (below it nothing is sent live any more) and the live part skips those,
+//! forgetting each as the floor passes it. A subscriber without a cursor wants only what comes
+//! after it subscribed, which is exactly what the live feed sends: it has no replay.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -29,8 +29,10 @@ pub struct Feed {
     pending: VecDeque<Message>,
     /// The largest id the replay has read; `None` once it has read everything.
     replay_after: Option<MessageId>,
-    /// Ids the replay sent that the live feed may send again.
-    replayed: HashSet<MessageId>,
+    /// Ids the replay sent that the live feed may send again: none below `live_floor`.
+    replayed: BTreeSet<MessageId>,
+    /// Every id the live feed sends from now on is at or above this.
+    live_floor: MessageId,
     ended: bool,
 }
 
@@ -43,13 +45,15 @@ impl Feed {
         tag: Option<Tag>,
         after: Option<MessageId>,
     ) -> Result<Self, StoreError> {
+        let live_floor = subscription.floor;
         let mut feed = Self {
             store,
             subscription,
             tag,
             pending: VecDeque::new(),
             replay_after: after,
-            replayed: HashSet::new(),
+            replayed: BTreeSet::new(),
+            live_floor,
             ended: false,
         };
         feed.read_replay().await?;
@@ -86,13 +90,24 @@ impl Feed {
         Ok(())
     }
 
+    /// Raises the live floor to `floor`, forgetting the replayed ids below it: no live event
+    /// can repeat them any more.
+    fn forget_below(&mut self, floor: MessageId) {
+        if floor > self.live_floor {
+            self.live_floor = floor;
+            if self.replayed.first().is_some_and(|first| *first < floor) {
+                self.replayed = self.replayed.split_off(&floor);
+            }
+        }
+    }
+
     async fn next(&mut self) -> Option<Event> {
         loop {
             if self.ended {
                 return None;
             }
             if let Some(message) = self.pending.pop_front() {
-                if message.id >= self.subscription.floor {
+                if message.id >= self.live_floor {
                     self.replayed.insert(message.id);
                 }
                 let json = serde_json::to_string(&message).expect("a message always serializes");
@@ -112,6 +127,7 @@ impl Feed {
             };
             match received {
                 Ok(event) => {
+                    self.forget_below(event.floor);
                     let wanted = self
                         .tag
                         .as_ref()
