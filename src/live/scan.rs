@@ -82,7 +82,8 @@ async fn scan(shared: &Shared, window: &mut Window, send: bool) -> Result<(), St
             })
             .await?;
         let full = page.len() == PAGE as usize;
-        page.sort_unstable_by_key(|message| message.id);
+        // Pages come newest first.
+        page.reverse();
         for message in &page {
             if window.sent.insert(message.id) && send {
                 // No subscriber is not an error: the twoot is sent to nobody.

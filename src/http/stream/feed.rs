@@ -81,7 +81,8 @@ impl Feed {
                 limit: REPLAY_PAGE,
             })
             .await?;
-        page.sort_unstable_by_key(|message| message.id);
+        // Pages come newest first.
+        page.reverse();
         self.replay_after = match page.last() {
             Some(last) if page.len() == REPLAY_PAGE as usize => Some(last.id),
             _ => None,
@@ -111,7 +112,7 @@ impl Feed {
                     self.replayed.insert(message.id);
                 }
                 let json = serde_json::to_string(&message).expect("a message always serializes");
-                return Some(message_event(message.id, json));
+                return Some(message_event(message.id, &json));
             }
             if self.replay_after.is_some() {
                 if let Err(error) = self.read_replay().await {
@@ -133,7 +134,7 @@ impl Feed {
                         .as_ref()
                         .is_none_or(|tag| tag.as_str() == event.tag);
                     if wanted && !self.replayed.remove(&event.id) {
-                        return Some(message_event(event.id, event.json.clone()));
+                        return Some(message_event(event.id, &event.json));
                     }
                 }
                 Err(RecvError::Lagged(missed)) => {
@@ -153,7 +154,8 @@ impl Feed {
     }
 }
 
-fn message_event(id: MessageId, json: String) -> Event {
+/// The event of one twoot; `json` is copied once, into the event.
+fn message_event(id: MessageId, json: &str) -> Event {
     Event::default()
         .event("message")
         .id(id.to_string())
