@@ -22,6 +22,7 @@ use crate::domain::{MessageId, Tag};
 use crate::http::error::{ApiError, ApiResult, FieldError, Problem, PROBLEM_JSON};
 use crate::http::extract::{ParamErrors, QueryParams};
 use crate::http::messages::list::Cursor;
+use crate::http::rate_limit::client_address;
 use crate::http::AppState;
 use crate::live::SubscribeError;
 
@@ -83,7 +84,9 @@ pub async fn stream_messages(
     QueryParams(params): QueryParams<StreamParams>,
 ) -> ApiResult<Response> {
     let (tag, after) = parse(&params, &headers)?;
-    let client = peer.map(|Extension(ConnectInfo(address))| address.ip());
+    let peer = peer.map(|Extension(ConnectInfo(address))| address);
+    // Counted as the rate limits count it: behind a trusted proxy, the client it names.
+    let client = client_address(&state.trusted_proxies, peer, &headers);
     let subscription = state
         .hub
         .subscribe(client)
