@@ -28,12 +28,12 @@ async fn a_twoot_posted_on_one_instance_reaches_a_subscriber_on_the_other() {
     let client = reqwest::Client::new();
     let mut stream = Sse::open(&b.url("/messages/stream"), None).await;
     logged(&b, LISTENING, 1).await;
-    let mut slowest = Duration::ZERO;
+    let mut latencies = Vec::new();
     for i in 0..20 {
         let started = Instant::now();
         let id = post(&client, &a, &format!("across {i}"), "fanout").await;
         let frame = stream.message(WAIT).await.expect("the twoot arrives");
-        slowest = slowest.max(started.elapsed());
+        latencies.push(started.elapsed());
         assert_eq!(frame.id.as_deref(), Some(id.as_str()));
         let listed: Value = client
             .get(a.url("/messages?tag=fanout&limit=1"))
@@ -49,8 +49,12 @@ async fn a_twoot_posted_on_one_instance_reaches_a_subscriber_on_the_other() {
             "the data is the twoot as GET /messages lists it"
         );
     }
-    // Woken by Redis, not by a poll: well under the 250 ms of polling, even here.
-    assert!(slowest < Duration::from_millis(1000), "{slowest:?}");
+    latencies.sort_unstable();
+    // Woken by Redis, not by the rescan every second: a few ms each here, under load at most
+    // tens. One stall of the loaded machine (a commit's fsync, a descheduled process) is allowed
+    // for, up to a second; the rest stay under 250 ms, which the rescan every second would not.
+    assert!(latencies[18] < Duration::from_millis(250), "{latencies:?}");
+    assert!(latencies[19] < Duration::from_millis(1000), "{latencies:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
