@@ -77,15 +77,17 @@ fn build(
     crate::metrics::install();
     crate::telemetry::register_log_events();
     let store: Arc<dyn Store> = Arc::new(InstrumentedStore(store));
+    let catch_up = crate::domain::CatchUp {
+        commit_within: config.post_commit_deadline,
+        clock_skew: config.max_clock_skew,
+    };
     let hub = crate::live::Hub::new(
         store.clone(),
         crate::live::Settings {
             max_subscribers: config.stream.max_subscribers,
             max_per_client: config.stream.max_per_client,
             buffer: config.stream.buffer,
-            settle_after: config
-                .post_commit_deadline
-                .saturating_add(config.max_clock_skew),
+            catch_up,
             redis_url: config.redis_url.clone(),
         },
     );
@@ -108,10 +110,7 @@ fn build(
         keys: Arc::default(),
         in_flight: Arc::default(),
         stats_cache: Arc::default(),
-        catch_up: http::messages::catch_up::CatchUp {
-            commit_within: config.post_commit_deadline,
-            clock_skew: config.max_clock_skew,
-        },
+        catch_up,
         hub: hub.clone(),
         heartbeat: config.stream.heartbeat,
         limiter: Arc::new(limiter(config)),

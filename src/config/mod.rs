@@ -147,8 +147,8 @@ pub struct Config {
 pub struct StreamConfig {
     /// `STREAM_MAX_SUBSCRIBERS`: most streams open at once on this instance; more are answered 503.
     pub max_subscribers: usize,
-    /// `STREAM_MAX_PER_CLIENT`: most streams open at once from one client address; more are
-    /// answered 429.
+    /// `STREAM_MAX_PER_CLIENT`: most streams open at once from one client address (behind
+    /// `TRUSTED_PROXIES`, the address the proxy names); more are answered 429.
     pub max_per_client: usize,
     /// `STREAM_HEARTBEAT`: how often an idle stream gets a comment, so proxies keep it open.
     pub heartbeat: Duration,

@@ -1,11 +1,13 @@
 //! The values Twooter is about, each valid by construction: a `Tag`, a `MessageText`, a `MessageId`.
 
+mod catch_up;
 mod id;
 mod key;
 mod message;
 mod tag;
 mod text;
 
+pub use catch_up::CatchUp;
 pub use id::{
     imported_id, BackfillIds, IdGenerator, InvalidMessageId, MessageId, NoNodeLease, NodeId,
     MAX_TIMESTAMP_MS,

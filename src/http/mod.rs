@@ -48,7 +48,7 @@ pub struct AppState {
     /// Set on SIGTERM: readiness fails while the instance serves out `SHUTDOWN_DELAY`.
     pub stopping: service::Stopping,
     /// Which ids are settled, for `after` pages and `prev` links; the posts' commit deadline.
-    pub catch_up: messages::catch_up::CatchUp,
+    pub catch_up: crate::domain::CatchUp,
     /// This instance's live feed, for `/messages/stream`; told of every post.
     pub hub: Arc<crate::live::Hub>,
     /// How often an idle stream gets a heartbeat comment.

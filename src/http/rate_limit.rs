@@ -8,10 +8,10 @@
 //! sick one. `/docs`, `/openapi.json` and `/` are static; `/management` is for admins and its
 //! answer is cached for a second; unknown routes answer 404 without work.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::{
@@ -21,7 +21,7 @@ use utoipa::openapi::{
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, PROBLEM_JSON};
 use crate::http::AppState;
-use crate::ratelimit::{Family, Outcome, Quota, Verdict};
+use crate::ratelimit::{Family, Outcome, Quota, TrustedProxies, Verdict};
 
 pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -150,17 +150,29 @@ fn client(state: &AppState, request: &Request) -> String {
 
 /// The request's address as a client: the peer, or behind a trusted proxy the address it names.
 fn address_client(state: &AppState, request: &Request) -> String {
-    let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() else {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| *peer);
+    match client_address(&state.trusted_proxies, peer, request.headers()) {
+        Some(address) => format!("address:{address}"),
         // Only a router called in-process, as tests do, has no peer.
-        return "address:unknown".to_owned();
-    };
-    let forwarded = request
-        .headers()
+        None => "address:unknown".to_owned(),
+    }
+}
+
+/// The client's address: `peer`'s, or behind a trusted proxy the one its `X-Forwarded-For`
+/// names; `None` without a peer. Every per-address limit counts by this.
+pub fn client_address(
+    trusted_proxies: &TrustedProxies,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+) -> Option<IpAddr> {
+    let forwarded = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|value| value.to_str().ok());
-    let address = state.trusted_proxies.client(peer.ip(), forwarded);
-    format!("address:{address}")
+    peer.map(|peer| trusted_proxies.client(peer.ip(), forwarded))
 }
 
 fn policy_header(family: Family, quota: Quota) -> HeaderValue {

@@ -2,16 +2,15 @@
 //!
 //! Pub/sub delivers at most once, to whoever listens at that moment, and keeps nothing: exactly
 //! what a hint needs, since the store holds the twoots and every reader rescans it. While Redis
-//! is unreachable, posts publish nothing (a failed connection is not retried for a second) and
-//! readers poll the store every [`super::POLL_WITHOUT_BROKER`]; both reconnect on their own.
+//! is unreachable, posts publish nothing (the publishing connection reconnects on its own) and
+//! readers poll the store every [`super::POLL_WITHOUT_BROKER`]; both come back by themselves.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::StreamExt;
-use redis::aio::MultiplexedConnection;
-use redis::AsyncConnectionConfig;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::Shared;
 use crate::domain::MessageId;
@@ -20,34 +19,47 @@ use crate::domain::MessageId;
 const CHANNEL: &str = "twooter:posted";
 /// Longest wait to connect to Redis, or for its answer.
 const TIMEOUT: Duration = Duration::from_secs(1);
-/// Wait after a failed connection before the next attempt.
+/// Wait after a failed subscription before the next attempt.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// The publishing side: one multiplexed connection, opened on first use and again after a failure.
+/// The publishing side: one reconnecting, multiplexed connection, opened on first use.
 pub struct Broker {
     client: Option<redis::Client>,
-    publisher: Arc<Mutex<Publisher>>,
-}
-
-#[derive(Default)]
-struct Publisher {
-    connection: Option<MultiplexedConnection>,
-    failed_at: Option<Instant>,
+    publisher: Option<ConnectionManager>,
 }
 
 impl Broker {
-    /// A broker at `url` (checked by the configuration), or none.
+    /// A broker at `url` (checked by the configuration), or none. Needs a Tokio runtime.
     pub fn new(url: Option<&str>) -> Self {
-        let client = url.and_then(|url| match redis::Client::open(url) {
-            Ok(client) => Some(client),
-            Err(error) => {
-                tracing::error!(%error, "REDIS_URL cannot be used; the live feed will poll");
-                None
-            }
+        let opened = url.map(|url| {
+            let client = redis::Client::open(url)?;
+            // Few, quick retries: a wake-up that comes late is worth little, and a post never
+            // waits for it anyway.
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(TIMEOUT))
+                .set_response_timeout(Some(TIMEOUT))
+                .set_number_of_retries(1)
+                .set_max_delay(RETRY);
+            let publisher = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+            Ok::<_, redis::RedisError>((client, publisher))
         });
+        match opened {
+            Some(Ok((client, publisher))) => Self {
+                client: Some(client),
+                publisher: Some(publisher),
+            },
+            Some(Err(error)) => {
+                tracing::error!(%error, "REDIS_URL cannot be used; the live feed will poll");
+                Self::none()
+            }
+            None => Self::none(),
+        }
+    }
+
+    fn none() -> Self {
         Self {
-            client,
-            publisher: Arc::default(),
+            client: None,
+            publisher: None,
         }
     }
 
@@ -57,60 +69,19 @@ impl Broker {
 
     /// Publishes `id` in the background; a failure only delays other instances' events.
     pub fn publish(&self, id: MessageId) {
-        let Some(client) = self.client.clone() else {
+        let Some(mut publisher) = self.publisher.clone() else {
             return;
         };
-        let publisher = self.publisher.clone();
         tokio::spawn(async move {
-            let Some(mut connection) = connection(&client, &publisher).await else {
-                return;
-            };
             let sent: redis::RedisResult<()> = redis::cmd("PUBLISH")
                 .arg(CHANNEL)
                 .arg(id.as_i64())
-                .query_async(&mut connection)
+                .query_async(&mut publisher)
                 .await;
             if let Err(error) = sent {
                 tracing::debug!(%error, "cannot publish a new twoot to Redis");
-                let mut state = publisher.lock().expect("never poisoned");
-                state.connection = None;
-                state.failed_at = Some(Instant::now());
             }
         });
-    }
-}
-
-/// The publishing connection, opened if there is none and the last attempt is not too recent.
-async fn connection(
-    client: &redis::Client,
-    publisher: &Mutex<Publisher>,
-) -> Option<MultiplexedConnection> {
-    {
-        let state = publisher.lock().expect("never poisoned");
-        if let Some(connection) = &state.connection {
-            return Some(connection.clone());
-        }
-        if state.failed_at.is_some_and(|at| at.elapsed() < RETRY) {
-            return None;
-        }
-    }
-    let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(TIMEOUT))
-        .set_response_timeout(Some(TIMEOUT));
-    let opened = client
-        .get_multiplexed_async_connection_with_config(&config)
-        .await;
-    let mut state = publisher.lock().expect("never poisoned");
-    match opened {
-        Ok(connection) => {
-            state.connection = Some(connection.clone());
-            Some(connection)
-        }
-        Err(error) => {
-            tracing::debug!(%error, "cannot connect to Redis to publish");
-            state.failed_at = Some(Instant::now());
-            None
-        }
     }
 }
 

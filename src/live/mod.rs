@@ -4,7 +4,7 @@
 //! The broker (Redis pub/sub, `REDIS_URL`) carries only wake-ups: an instance that stores a twoot
 //! publishes its id, and every instance's reader then reads the store past what it has delivered.
 //! A lost wake-up delays an event until the next periodic scan, never loses it. Twoots do not
-//! commit in id order (see `http::messages::catch_up`), so each scan reads again every id that may
+//! commit in id order (see `domain::CatchUp`), so each scan reads again every id that may
 //! still be unsettled and delivers the ones it has not delivered before: an event can come out of
 //! id order, never twice and never not at all.
 //!
@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, watch, Notify, OnceCell};
 
-use crate::domain::{Message, MessageId};
+use crate::domain::{CatchUp, Message, MessageId};
 use crate::store::{Store, StoreError};
 
 pub use broker::Broker;
@@ -35,9 +35,8 @@ pub struct Settings {
     pub max_per_client: usize,
     /// Events a subscriber may fall behind the newest before it is cut.
     pub buffer: usize,
-    /// How long after its id a twoot is sure to be stored or never: the commit deadline of posts
-    /// plus the largest clock skew between instances.
-    pub settle_after: Duration,
+    /// Which ids are settled: stored, or never to be.
+    pub catch_up: CatchUp,
     /// `redis://…`: where instances wake each other; without it each instance polls the store.
     pub redis_url: Option<String>,
 }
@@ -52,16 +51,20 @@ pub const RESCAN_WITH_BROKER: Duration = Duration::from_secs(1);
 pub struct Event {
     pub id: MessageId,
     pub tag: String,
-    /// The twoot as one item of `GET /messages`.
+    /// The twoot as one item of `GET /messages`, made once for every subscriber.
     pub json: String,
+    /// Every event sent after this one has an id at or above this: a subscriber need remember
+    /// no id below it to tell a repeat.
+    pub floor: MessageId,
 }
 
 impl Event {
-    fn new(message: &Message) -> Self {
+    fn new(message: &Message, floor: MessageId) -> Self {
         Self {
             id: message.id,
             tag: message.tag.clone(),
             json: serde_json::to_string(message).expect("a message always serializes"),
+            floor,
         }
     }
 }

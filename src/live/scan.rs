@@ -63,8 +63,7 @@ async fn run(shared: Arc<Shared>, mut window: Window) {
 
 /// The first id that may not be settled now.
 fn settled_line(shared: &Shared) -> MessageId {
-    let lag_ms = i64::try_from(shared.settings.settle_after.as_millis()).unwrap_or(i64::MAX);
-    MessageId::first_at(Utc::now().timestamp_millis().saturating_sub(lag_ms).max(0))
+    shared.settings.catch_up.settled_below(Utc::now())
 }
 
 /// Reads every id at or above the window's floor, sends those not sent before (if `send`), and
@@ -83,11 +82,14 @@ async fn scan(shared: &Shared, window: &mut Window, send: bool) -> Result<(), St
             })
             .await?;
         let full = page.len() == PAGE as usize;
-        page.sort_unstable_by_key(|message| message.id);
+        // Pages come newest first.
+        page.reverse();
         for message in &page {
             if window.sent.insert(message.id) && send {
                 // No subscriber is not an error: the twoot is sent to nobody.
-                let _ = shared.sender.send(Arc::new(Event::new(message)));
+                let _ = shared
+                    .sender
+                    .send(Arc::new(Event::new(message, window.floor)));
             }
         }
         match page.last() {

@@ -1,12 +1,13 @@
 //! Two instances on one MariaDB database, woken through a private Redis: a twoot posted on one
 //! reaches a subscriber on the other; with Redis stopped, by polling; after it restarts, a
-//! subscriber that reconnects with its last id misses nothing.
+//! subscriber that reconnects with its last id misses nothing (and gets the window below that id
+//! again).
 
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::sse::{instance, logged, post, Sse};
+use crate::sse::{instance, logged, post, window_below, Sse};
 use crate::support::servers::redis::Redis;
 use crate::support::TestDb;
 
@@ -27,12 +28,12 @@ async fn a_twoot_posted_on_one_instance_reaches_a_subscriber_on_the_other() {
     let client = reqwest::Client::new();
     let mut stream = Sse::open(&b.url("/messages/stream"), None).await;
     logged(&b, LISTENING, 1).await;
-    let mut slowest = Duration::ZERO;
+    let mut latencies = Vec::new();
     for i in 0..20 {
         let started = Instant::now();
         let id = post(&client, &a, &format!("across {i}"), "fanout").await;
         let frame = stream.message(WAIT).await.expect("the twoot arrives");
-        slowest = slowest.max(started.elapsed());
+        latencies.push(started.elapsed());
         assert_eq!(frame.id.as_deref(), Some(id.as_str()));
         let listed: Value = client
             .get(a.url("/messages?tag=fanout&limit=1"))
@@ -48,8 +49,12 @@ async fn a_twoot_posted_on_one_instance_reaches_a_subscriber_on_the_other() {
             "the data is the twoot as GET /messages lists it"
         );
     }
-    // Woken by Redis, not by a poll: well under the 250 ms of polling, even here.
-    assert!(slowest < Duration::from_millis(1000), "{slowest:?}");
+    latencies.sort_unstable();
+    // Woken by Redis, not by the rescan every second: a few ms each here, under load at most
+    // tens. One stall of the loaded machine (a commit's fsync, a descheduled process) is allowed
+    // for, up to a second; the rest stay under 250 ms, which the rescan every second would not.
+    assert!(latencies[18] < Duration::from_millis(250), "{latencies:?}");
+    assert!(latencies[19] < Duration::from_millis(1000), "{latencies:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,7 +99,11 @@ async fn a_broker_stopped_and_restarted_loses_nothing() {
     for i in 0..5 {
         missed.push(post(&client, &a, &format!("back {i}"), "outage").await);
     }
-    assert_eq!(stream.ids(10, WAIT).await, missed);
+    // What the client had of the unsettled window below its last id comes again first.
+    let had: Vec<String> = posted.iter().chain(&down).cloned().collect();
+    let mut expected = window_below(&had, &last);
+    expected.extend(missed);
+    assert_eq!(stream.ids(expected.len(), WAIT).await, expected);
     let extra = stream.message(Duration::from_millis(1500)).await;
     assert!(extra.is_none(), "an event twice: {extra:?}");
 }

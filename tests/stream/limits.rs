@@ -1,6 +1,6 @@
 //! A subscriber that stops reading is cut with an `overflow` event; the subscriber limits answer
-//! 503 and 429 with Retry-After; bad input gets the problems `GET /messages` gives; heartbeats and
-//! CORS.
+//! 503 and 429 with Retry-After, per client as the rate limits tell clients apart; bad input gets
+//! the problems `GET /messages` gives; heartbeats and CORS.
 
 use std::time::{Duration, Instant};
 
@@ -101,6 +101,16 @@ async fn open(url: &str) -> reqwest::Response {
     reqwest::Client::new().get(url).send().await.unwrap()
 }
 
+/// Opens a stream as a proxy would for the client `forwarded_for`.
+async fn open_for(url: &str, forwarded_for: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(url)
+        .header("X-Forwarded-For", forwarded_for)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn assert_problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status(), status);
     assert_eq!(response.headers()["retry-after"], "1");
@@ -144,6 +154,29 @@ async fn too_many_subscribers_are_503_and_too_many_from_one_client_429() {
     let first = open(&url).await;
     assert_eq!(first.status(), 200);
     assert_problem(open(&url).await, 429).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_client_it_names_has_its_own_limit() {
+    let db = TestDb::sqlite().await;
+    let server = instance(
+        &db.url,
+        &[
+            ("STREAM_MAX_PER_CLIENT", "1"),
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+            ("STREAM_HEARTBEAT", "200ms"),
+        ],
+    );
+    let url = server.url("/messages/stream");
+    let first = open_for(&url, "203.0.113.1").await;
+    assert_eq!(first.status(), 200);
+    // The same client again is over its limit, though the proxy's address is the same...
+    assert_problem(open_for(&url, "203.0.113.1").await, 429).await;
+    // ...and another client behind the same proxy has a limit of its own.
+    let second = open_for(&url, "203.0.113.2").await;
+    assert_eq!(second.status(), 200);
+    // What a client writes left of the address the proxy appended does not make it another one.
+    assert_problem(open_for(&url, "198.51.100.7, 203.0.113.2").await, 429).await;
 }
 
 #[tokio::test]

@@ -3,8 +3,28 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use twooter::domain::MessageId;
 
 use crate::support::process::{twooter, Server};
+
+/// `POST_COMMIT_DEADLINE + MAX_CLOCK_SKEW` by default: how far below its cursor a resumed stream
+/// replays again.
+pub const SETTLE: Duration = Duration::from_secs(15);
+
+/// Of `ids`, those at or below `cursor` that a stream resumed from it sends again, in id order:
+/// those made at most [`SETTLE`] before it.
+pub fn window_below(ids: &[String], cursor: &str) -> Vec<String> {
+    let parse = |id: &str| MessageId::from_i64(id.parse().unwrap());
+    let cursor = parse(cursor);
+    let from_ms = cursor.unix_ms() - i64::try_from(SETTLE.as_millis()).unwrap();
+    let mut below: Vec<MessageId> = ids
+        .iter()
+        .map(|id| parse(id))
+        .filter(|id| *id <= cursor && id.unix_ms() >= from_ms)
+        .collect();
+    below.sort_unstable();
+    below.iter().map(MessageId::to_string).collect()
+}
 
 /// One event or comment of a stream.
 #[derive(Debug, Clone, Default)]

@@ -2,9 +2,11 @@
 //!
 //! The subscription is taken before the replay reads the store, so a twoot is either read by the
 //! replay or sent live afterwards, or both: the replay remembers what it sent at or above the
-//! subscription's floor (below it nothing is sent live any more) and the live part skips those.
+//! live feed's floor (below it nothing is sent live any more) and the live part skips those,
+//! forgetting each as the floor passes it. A subscriber without a cursor wants only what comes
+//! after it subscribed, which is exactly what the live feed sends: it has no replay.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -27,27 +29,31 @@ pub struct Feed {
     pending: VecDeque<Message>,
     /// The largest id the replay has read; `None` once it has read everything.
     replay_after: Option<MessageId>,
-    /// Ids the replay sent that the live feed may send again.
-    replayed: HashSet<MessageId>,
+    /// Ids the replay sent that the live feed may send again: none below `live_floor`.
+    replayed: BTreeSet<MessageId>,
+    /// Every id the live feed sends from now on is at or above this.
+    live_floor: MessageId,
     ended: bool,
 }
 
 impl Feed {
-    /// Starts a feed that replays the twoots after `after`, reading the first page now so that a
-    /// database outage is answered 503 rather than with an empty stream.
+    /// Starts a feed that replays the twoots after `after`, if given, reading the first page now
+    /// so that a database outage is answered 503 rather than with an empty stream.
     pub async fn start(
         store: Arc<dyn Store>,
         subscription: Subscription,
         tag: Option<Tag>,
-        after: MessageId,
+        after: Option<MessageId>,
     ) -> Result<Self, StoreError> {
+        let live_floor = subscription.floor;
         let mut feed = Self {
             store,
             subscription,
             tag,
             pending: VecDeque::new(),
-            replay_after: Some(after),
-            replayed: HashSet::new(),
+            replay_after: after,
+            replayed: BTreeSet::new(),
+            live_floor,
             ended: false,
         };
         feed.read_replay().await?;
@@ -75,7 +81,8 @@ impl Feed {
                 limit: REPLAY_PAGE,
             })
             .await?;
-        page.sort_unstable_by_key(|message| message.id);
+        // Pages come newest first.
+        page.reverse();
         self.replay_after = match page.last() {
             Some(last) if page.len() == REPLAY_PAGE as usize => Some(last.id),
             _ => None,
@@ -84,17 +91,28 @@ impl Feed {
         Ok(())
     }
 
+    /// Raises the live floor to `floor`, forgetting the replayed ids below it: no live event
+    /// can repeat them any more.
+    fn forget_below(&mut self, floor: MessageId) {
+        if floor > self.live_floor {
+            self.live_floor = floor;
+            if self.replayed.first().is_some_and(|first| *first < floor) {
+                self.replayed = self.replayed.split_off(&floor);
+            }
+        }
+    }
+
     async fn next(&mut self) -> Option<Event> {
         loop {
             if self.ended {
                 return None;
             }
             if let Some(message) = self.pending.pop_front() {
-                if message.id >= self.subscription.floor {
+                if message.id >= self.live_floor {
                     self.replayed.insert(message.id);
                 }
                 let json = serde_json::to_string(&message).expect("a message always serializes");
-                return Some(message_event(message.id, json));
+                return Some(message_event(message.id, &json));
             }
             if self.replay_after.is_some() {
                 if let Err(error) = self.read_replay().await {
@@ -110,12 +128,13 @@ impl Feed {
             };
             match received {
                 Ok(event) => {
+                    self.forget_below(event.floor);
                     let wanted = self
                         .tag
                         .as_ref()
                         .is_none_or(|tag| tag.as_str() == event.tag);
                     if wanted && !self.replayed.remove(&event.id) {
-                        return Some(message_event(event.id, event.json.clone()));
+                        return Some(message_event(event.id, &event.json));
                     }
                 }
                 Err(RecvError::Lagged(missed)) => {
@@ -135,7 +154,8 @@ impl Feed {
     }
 }
 
-fn message_event(id: MessageId, json: String) -> Event {
+/// The event of one twoot; `json` is copied once, into the event.
+fn message_event(id: MessageId, json: &str) -> Event {
     Event::default()
         .event("message")
         .id(id.to_string())

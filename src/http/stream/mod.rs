@@ -1,9 +1,9 @@
 //! `GET /messages/stream`: new twoots as Server-Sent Events, replayed from a cursor first.
 //!
 //! Each twoot is an event `message` whose id is the twoot's id and whose data is the twoot as one
-//! item of `GET /messages`. `Last-Event-ID` (or `?after=`) replays the twoots after it from the
-//! store, oldest first, then the stream goes on live; one that falls further behind than the
-//! buffer gets a last event `overflow` and is closed.
+//! item of `GET /messages`. `Last-Event-ID` (or `?after=`) replays from the store, oldest first,
+//! the twoots after it and the unsettled window below it, then the stream goes on live; one that
+//! falls further behind than the buffer gets a last event `overflow` and is closed.
 
 mod feed;
 
@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use chrono::Utc;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -21,6 +22,7 @@ use crate::domain::{MessageId, Tag};
 use crate::http::error::{ApiError, ApiResult, FieldError, Problem, PROBLEM_JSON};
 use crate::http::extract::{ParamErrors, QueryParams};
 use crate::http::messages::list::Cursor;
+use crate::http::rate_limit::client_address;
 use crate::http::AppState;
 use crate::live::SubscribeError;
 
@@ -54,8 +56,11 @@ struct StreamHeaders {
 ///
 /// Server-Sent Events: each twoot is an event `message` with the twoot's id as its `id` and the
 /// twoot (as in `GET /messages`) as its `data`; a comment `: heartbeat` comes every
-/// `STREAM_HEARTBEAT`. With `Last-Event-ID` or `after`, the twoots after that id are sent first,
-/// oldest first, then new ones, without gap or repeat. A twoot that commits after a newer one was
+/// `STREAM_HEARTBEAT`. With `Last-Event-ID` or `after`, the twoots after that id, and those of the
+/// unsettled window below it (ids made less than `POST_COMMIT_DEADLINE + MAX_CLOCK_SKEW` before
+/// it, where a twoot that committed late may be), are sent first, oldest first, then new ones,
+/// without gap or repeat where the two meet. Across a reconnection delivery is at-least-once: an
+/// event may repeat across a reconnect; dedupe by id. A twoot that commits after a newer one was
 /// sent comes late, out of id order. A client that falls behind by more than `STREAM_BUFFER`
 /// events gets an event `overflow` (data: `{"reason": …}`) and the stream ends.
 #[utoipa::path(
@@ -79,7 +84,9 @@ pub async fn stream_messages(
     QueryParams(params): QueryParams<StreamParams>,
 ) -> ApiResult<Response> {
     let (tag, after) = parse(&params, &headers)?;
-    let client = peer.map(|Extension(ConnectInfo(address))| address.ip());
+    let peer = peer.map(|Extension(ConnectInfo(address))| address);
+    // Counted as the rate limits count it: behind a trusted proxy, the client it names.
+    let client = client_address(&state.trusted_proxies, peer, &headers);
     let subscription = state
         .hub
         .subscribe(client)
@@ -89,16 +96,9 @@ pub async fn stream_messages(
             SubscribeError::ClientFull => ApiError::TooManyStreams,
             SubscribeError::Store(error) => error.into(),
         })?;
-    // Without a cursor, what is new is what comes after the newest twoot now; read after
-    // subscribing, so that nothing falls between the two.
-    let after = match after {
-        Some(after) => after,
-        None => state
-            .store
-            .newest_id()
-            .await?
-            .unwrap_or(MessageId::from_i64(0)),
-    };
+    // A twoot below the cursor may have committed after the client saw the cursor's: the replay
+    // reads the unsettled window below it again.
+    let after = after.map(|seen| state.catch_up.resume_after(seen, Utc::now()));
     let feed = feed::Feed::start(state.store.clone(), subscription, tag, after).await?;
     let keep_alive = KeepAlive::new().interval(state.heartbeat).text("heartbeat");
     let mut response = Sse::new(feed.events())
@@ -143,7 +143,7 @@ fn parse(
     };
     let after = last_event_id.or(after).map(|cursor| match cursor {
         Cursor::At(id) => id,
-        // No id is larger, so nothing is replayed.
+        // No id is larger: only the unsettled window below now is replayed.
         Cursor::PastLast => MessageId::from_i64(i64::MAX),
     });
     Ok((tag, after))

@@ -6,13 +6,14 @@
 //! time or is rolled back (the store checks before committing), and clocks agree within
 //! `clock_skew`. So every id older than `commit_within + clock_skew` before now is settled: it is
 //! either stored or never will be. Pages read up from an `after` cursor stop below that line, and
-//! the `prev` link of a page read without one starts below it too.
+//! the `prev` link of a page read without one starts below it too; the live feed reads again every
+//! id above it, and a stream that resumes replays from below it.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::MessageId;
+use super::MessageId;
 
 /// How long a post may take to commit, and how far apart instances' clocks may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,17 @@ impl CatchUp {
         let first_unsettled_ms = now.timestamp_millis().saturating_sub(lag_ms).max(0);
         MessageId::first_at(first_unsettled_ms)
     }
+
+    /// Where a reader that has seen `seen` resumes at `now`: after `seen`, and after nothing of
+    /// the unsettled window below it. A twoot that commits after `seen` was read has an id above
+    /// the settled line at `seen`'s time, so reading up from below that line misses none of them;
+    /// the price is that the window's twoots already seen are read again.
+    pub fn resume_after(&self, seen: MessageId, now: DateTime<Utc>) -> MessageId {
+        // An id from a clock ahead of ours (or past the last) is held to our own clock.
+        let seen_at = DateTime::from_timestamp_millis(seen.unix_ms()).map_or(now, |at| at.min(now));
+        let line = self.settled_below(seen_at);
+        seen.min(MessageId::from_i64(line.as_i64().saturating_sub(1).max(0)))
+    }
 }
 
 #[cfg(test)]
@@ -50,5 +62,31 @@ mod tests {
         assert_eq!(line, MessageId::first_at(1_700_000_000_000));
         let epoch = DateTime::from_timestamp_millis(1_000).unwrap();
         assert_eq!(rules.settled_below(epoch), MessageId::from_i64(0));
+    }
+
+    #[test]
+    fn a_resumed_reader_reads_again_the_window_below_what_it_saw() {
+        let rules = CatchUp {
+            commit_within: Duration::from_secs(5),
+            clock_skew: Duration::from_secs(2),
+        };
+        let now = DateTime::from_timestamp_millis(1_700_000_100_000).unwrap();
+        // Seen a minute ago: the window below it, not the one below now, may still have grown.
+        let seen = MessageId::first_at(1_700_000_040_000);
+        let from = rules.resume_after(seen, now);
+        assert_eq!(
+            from.as_i64() + 1,
+            MessageId::first_at(1_700_000_033_000).as_i64()
+        );
+        // An id from ahead of our clock, or past the last, resumes below our own line.
+        for ahead in [
+            MessageId::first_at(1_700_000_500_000),
+            MessageId::from_i64(i64::MAX),
+        ] {
+            assert_eq!(
+                rules.resume_after(ahead, now).as_i64() + 1,
+                rules.settled_below(now).as_i64()
+            );
+        }
     }
 }
