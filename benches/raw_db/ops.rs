@@ -1,11 +1,13 @@
 //! One operation of each kind: the statement the service runs for an endpoint, on the store's
-//! pools, with its rows decoded as the service decodes them; a post is the store's `insert`.
+//! pools, with its rows decoded as the service decodes them; a post is the store's `insert`, and
+//! SQLite's pages and by-id reads are the store's own `page` and `get`, which hold their
+//! connections outside any sqlx pool.
 
 use anyhow::Context;
 use clap::ValueEnum;
 use sqlx::Row;
-use twooter::domain::{IdGenerator, MessageText, NewMessage, Tag};
-use twooter::store::sql;
+use twooter::domain::{IdGenerator, MessageId, MessageText, NewMessage, Tag};
+use twooter::store::{sql, PageQuery, Store};
 
 use crate::db::Db;
 
@@ -40,14 +42,6 @@ pub struct Work {
 }
 
 /// Decodes a page row as the service does, so the driver does the same work.
-fn sqlite_message(row: &sqlx::sqlite::SqliteRow) -> Result<(), sqlx::Error> {
-    let _: i64 = row.try_get("id")?;
-    let _: String = row.try_get("tag")?;
-    let _: String = row.try_get("text")?;
-    let _: i64 = row.try_get("created_at")?;
-    Ok(())
-}
-
 fn mysql_message(row: &sqlx::mysql::MySqlRow) -> Result<(), sqlx::Error> {
     let _: i64 = row.try_get("id")?;
     let _: String = row.try_get("tag")?;
@@ -61,17 +55,16 @@ impl Work {
         match (&self.db, self.op) {
             (Db::Sqlite(store), Op::Tag | Op::Deep | Op::All) => {
                 let (tag, before) = self.page_bounds();
-                let mut query = sqlx::query(sql::page(tag.is_some(), false));
-                if let Some(tag) = tag {
-                    query = query.bind(tag);
-                }
-                let rows = query
-                    .bind(-1_i64)
-                    .bind(before)
-                    .bind(self.limit)
-                    .fetch_all(store.readers())
-                    .await?;
-                rows.iter().try_for_each(sqlite_message)?;
+                let query = PageQuery {
+                    tag: tag
+                        .map(Tag::parse)
+                        .transpose()
+                        .map_err(anyhow::Error::msg)?,
+                    before: (before != i64::MAX).then(|| MessageId::from_i64(before)),
+                    after: None,
+                    limit: u32::try_from(self.limit)?,
+                };
+                store.page(&query).await?;
             }
             (Db::MySql(store), Op::Tag | Op::Deep | Op::All) => {
                 let (tag, before) = self.page_bounds();
@@ -88,12 +81,10 @@ impl Work {
                 rows.iter().try_for_each(mysql_message)?;
             }
             (Db::Sqlite(store), Op::Get) => {
-                let row = sqlx::query(sql::GET_MESSAGE)
-                    .bind(self.id)
-                    .fetch_optional(store.readers())
+                store
+                    .get(MessageId::from_i64(self.id))
                     .await?
                     .context("no such twoot")?;
-                sqlite_message(&row)?;
             }
             (Db::MySql(store), Op::Get) => {
                 let row = sqlx::query(sql::GET_MESSAGE)

@@ -36,15 +36,15 @@ where
 
 /// How a page is read: the id range, exclusive on both ends, and the direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct PageRange {
-    after: i64,
-    before: i64,
+pub(super) struct PageRange {
+    pub(super) after: i64,
+    pub(super) before: i64,
     /// Reading up from `after` finds the twoots just newer than it; the page is then reversed.
-    ascending: bool,
+    pub(super) ascending: bool,
 }
 
 impl PageRange {
-    fn of(query: &PageQuery) -> Self {
+    pub(super) fn of(query: &PageQuery) -> Self {
         Self {
             after: query.after.map_or(-1, MessageId::as_i64),
             before: query.before.map_or(i64::MAX, MessageId::as_i64),

@@ -1,7 +1,9 @@
 //! The embedded SQLite store: one writer connection (SQLite has one writer at a time, so queueing
-//! in the pool beats spinning on `SQLITE_BUSY`) and a pool of readers over WAL.
+//! in the pool beats spinning on `SQLITE_BUSY`) and read-only connections over WAL: the request
+//! path's reads on connections of their own (`readers.rs`, `reads.rs`), the rest on a sqlx pool.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,8 +22,16 @@ use super::{
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
 mod posts;
+mod readers;
+mod reads;
+
+use readers::Readers;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Connections of the pool for the reads off the request path: API keys (each read at most once
+/// a second, then cached), a tag's statistics and the recount.
+const OFF_PATH_READERS: u32 = 2;
 
 /// Rows per multi-row INSERT: 4 parameters each stays far below SQLite's 32766 limit.
 const ROWS_PER_INSERT: usize = 500;
@@ -31,6 +41,8 @@ const ROWS_PER_INSERT: usize = 500;
 pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
+    /// Pages, twoots by id, statistics, the newest id and the health check.
+    reads: Arc<Readers>,
 }
 
 impl SqliteStore {
@@ -60,18 +72,29 @@ impl SqliteStore {
             .connect_with(writer_options)
             .await?;
         // Each in-memory connection would see its own empty database, so it gets only the writer.
-        let readers = if in_memory {
-            writer.clone()
+        let (readers, reads) = if in_memory {
+            let reads = Readers::shared(writer.clone(), pool.acquire_timeout);
+            (writer.clone(), reads)
         } else {
-            pool_options(pool)
-                .max_connections(pool.max_connections.max(1))
-                .connect_with(options.read_only(true))
-                .await?
+            let options = options.read_only(true);
+            let max = pool.max_connections.max(1);
+            let reads = Readers::open(options.clone(), max, pool.acquire_timeout).await?;
+            // The reads off the request path are few; their pool opens a connection only when
+            // one is asked for.
+            let readers = pool_options(pool)
+                .max_connections(OFF_PATH_READERS)
+                .connect_lazy_with(options);
+            (readers, reads)
         };
-        Ok(Self { writer, readers })
+        Ok(Self {
+            writer,
+            readers,
+            reads: Arc::new(reads),
+        })
     }
 
-    /// The readers' pool, for tools that must run statements exactly as the store does.
+    /// The pool of the reads off the request path, for tools that read with the store's own
+    /// connection settings.
     pub fn readers(&self) -> &SqlitePool {
         &self.readers
     }
@@ -152,21 +175,18 @@ impl Store for SqliteStore {
     }
 
     async fn get(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
-        Ok(rows::fetch_one(&self.readers, id, message_from_row).await?)
+        Ok(reads::get(&self.reads, id).await?)
     }
 
     async fn page(&self, query: &PageQuery) -> Result<Vec<Message>, StoreError> {
-        Ok(rows::fetch_page(&self.readers, sql::page, query, message_from_row).await?)
+        Ok(reads::page(&self.reads, query).await?)
     }
 
     async fn stats(&self, start: i32, end: i32) -> Result<Vec<YearTagCount>, StoreError> {
-        let json: String = sqlx::query_scalar(sql::SQLITE_STATS)
-            .bind(start)
-            .bind(end)
-            .fetch_one(&self.readers)
-            .await?;
-        let rows: Vec<(i32, String, i64)> = serde_json::from_str(&json)
-            .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?;
+        let select = sqlx::query_scalar(sql::SQLITE_STATS).bind(start).bind(end);
+        let json: String = reads::one(&self.reads, select).await?;
+        let rows: Vec<(i32, String, i64)> =
+            serde_json::from_str(&json).map_err(reads::decode_error)?;
         let mut counts: Vec<YearTagCount> = rows
             .into_iter()
             .map(|(year, tag, count)| YearTagCount { year, tag, count })
@@ -208,7 +228,8 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.readers).await?;
+        // Through the connections requests read on, since those are what must work.
+        let _: i64 = reads::one(&self.reads, sqlx::query_scalar("SELECT 1")).await?;
         Ok(())
     }
 
@@ -219,9 +240,8 @@ impl Store for SqliteStore {
     }
 
     async fn newest_id(&self) -> Result<Option<MessageId>, StoreError> {
-        let newest: Option<i64> = sqlx::query_scalar(sql::NEWEST_ID)
-            .fetch_one(&self.readers)
-            .await?;
+        let newest: Option<i64> =
+            reads::one(&self.reads, sqlx::query_scalar(sql::NEWEST_ID)).await?;
         Ok(newest.map(MessageId::from_i64))
     }
 
@@ -293,13 +313,16 @@ impl Store for SqliteStore {
     }
 
     fn pool_stats(&self) -> PoolStats {
-        let size = self.readers.size() + self.writer.size();
-        let idle = (self.readers.num_idle() + self.writer.num_idle()) as u32;
-        let max = self.readers.options().get_max_connections() + 1;
+        // The connections a request can wait for, which is what the pool saturation alert
+        // watches; the few off the request path would only dilute it.
+        let size = self.reads.size() + self.writer.size();
+        let idle = self.reads.idle() + self.writer.num_idle() as u32;
+        let max = self.reads.max() + 1;
         PoolStats { size, idle, max }
     }
 
     async fn close(&self) {
+        self.reads.close().await;
         self.readers.close().await;
         self.writer.close().await;
     }

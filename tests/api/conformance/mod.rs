@@ -122,6 +122,8 @@ conformance!(
     starts_empty_and_migrates_twice,
     pages_newest_first_by_tag,
     cursors_walk_every_twoot_once,
+    pages_carry_any_text_exactly,
+    reads_cut_short_leave_the_store_answering,
     a_taken_id_is_reported_and_counts_nothing,
     stats_count_per_year_and_tag_within_the_range,
     tag_stats_count_one_tag_per_year,

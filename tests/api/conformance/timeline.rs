@@ -145,3 +145,120 @@ pub(super) async fn reports_pool_usage(store: Arc<dyn Store>) {
     store.close().await;
     assert!(store.ping().await.is_err());
 }
+
+/// Texts a page must hand back byte for byte, whatever encoding carries it from the database:
+/// JSON's own escapes, control characters, NUL, separators JSON and JavaScript disagree on, and
+/// characters outside the Basic Multilingual Plane.
+const AWKWARD_TEXTS: &[&str] = &[
+    "quote \" backslash \\ slash / and \\u0041 written out",
+    "nul \0 inside, bell \u{7}, escape \u{1b}, delete \u{7f}",
+    "lines\nand\r\ntabs\there",
+    "separators \u{2028} \u{2029} and a BOM \u{feff}",
+    "🦀 crab, 𝄞 clef, e\u{301} combining",
+    "[1, 2] {\"not\": \"json\"} ]]",
+];
+
+pub(super) async fn pages_carry_any_text_exactly(store: Arc<dyn Store>) {
+    let all = messages(AWKWARD_TEXTS.len() as u32, |i| {
+        (AWKWARD_TEXTS[i as usize], "odd", at(2024, 3, i))
+    });
+    store.insert_batch(&all).await.unwrap();
+    let mut expected: Vec<_> = all.iter().map(NewMessage::to_message).collect();
+    expected.sort_by_key(|message| std::cmp::Reverse(message.id));
+
+    let by_tag = store
+        .page(&page(Some("odd"), None, None, 50))
+        .await
+        .unwrap();
+    assert_eq!(by_tag, expected);
+    let everything = store.page(&page(None, None, None, 50)).await.unwrap();
+    assert_eq!(everything, expected);
+    let oldest = expected.last().unwrap().id;
+    let newer = store
+        .page(&page(Some("odd"), None, Some(oldest), 50))
+        .await
+        .unwrap();
+    assert_eq!(newer, expected[..expected.len() - 1]);
+    for message in &expected {
+        assert_eq!(store.get(message.id).await.unwrap().as_ref(), Some(message));
+    }
+}
+
+pub(super) async fn reads_cut_short_leave_the_store_answering(store: Arc<dyn Store>) {
+    let all = messages(40, |i| {
+        (format!("twoot {i}"), "jazz", at(2022, 1 + i % 28, i))
+    });
+    store.insert_batch(&all).await.unwrap();
+    let mut expected: Vec<_> = all.iter().map(NewMessage::to_message).collect();
+    expected.sort_by_key(|message| std::cmp::Reverse(message.id));
+
+    // Reads dropped at every stage a client hanging up can drop them: before their statement is
+    // sent, while it runs, while its answer crosses back.
+    let cut: Vec<_> = (0..400u64)
+        .map(|i| {
+            let store = store.clone();
+            let first = all[i as usize % all.len()].id;
+            tokio::spawn(async move {
+                let wait = std::time::Duration::from_micros(i % 8 * 25);
+                let read = async {
+                    if i % 2 == 0 {
+                        store
+                            .page(&page(Some("jazz"), None, None, 20))
+                            .await
+                            .map(|_| ())
+                    } else {
+                        store.get(first).await.map(|_| ())
+                    }
+                };
+                let _ = tokio::time::timeout(wait, read).await;
+            })
+        })
+        .collect();
+    for task in cut {
+        task.await.unwrap();
+    }
+
+    // Every connection is back and answers its own statement, not what a dropped read left.
+    let reads: Vec<_> = (0..60usize)
+        .map(|i| {
+            let store = store.clone();
+            let expected = expected.clone();
+            tokio::spawn(async move {
+                let before = expected[i % 20].id;
+                let page = store
+                    .page(&page(Some("jazz"), Some(before), None, 10))
+                    .await
+                    .unwrap();
+                let from = i % 20 + 1;
+                assert_eq!(page, expected[from..(from + 10).min(expected.len())]);
+                let one = store.get(expected[i % 40].id).await.unwrap();
+                assert_eq!(one.as_ref(), Some(&expected[i % 40]));
+            })
+        })
+        .collect();
+    for task in reads {
+        task.await.unwrap();
+    }
+    let stats = store.pool_stats();
+    assert!(stats.size <= stats.max, "{stats:?}");
+
+    // And none is left inside a read that was cut short, on a snapshot from before: a twoot
+    // stored now is on every connection's next page.
+    let mut ids = ids();
+    let newest = new_message(&mut ids, "stored after the cut reads", "jazz", at(2023, 1, 0));
+    store.insert(&newest).await.unwrap();
+    let reads: Vec<_> = (0..60)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .page(&page(Some("jazz"), None, None, 1))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for read in reads {
+        assert_eq!(read.await.unwrap()[0].id, newest.id);
+    }
+}
