@@ -7,8 +7,8 @@
 - measure: one measured run, the API under wrk or the raw bench, with the CPU and memory used.
 - runs:    the whole benchmark in order (seeding, every endpoint's runs, the import timing),
            collected into one results dict, which is saved as target/bench/results.json.
-- report:  the results as Markdown tables, printed and written between the markers in
-           docs/BENCHMARKS.md.
+- report:  the results as Markdown tables, printed and written into docs/BENCHMARKS.md.
+- docblocks: the generated blocks of docs/BENCHMARKS.md, each between its run's own markers.
 - galera:  `--galera`, a run of its own: a three-node Galera cluster against one server, on
            private servers, with its own block in docs/BENCHMARKS.md.
 - group_commit: `--group-commit`, a run of its own: posts with group commit on and off at 1, 64

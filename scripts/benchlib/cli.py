@@ -10,8 +10,9 @@ from pathlib import Path
 
 from . import galera, limiter, procs, runs, stream
 from .common import ENDPOINTS, LABELS, WORK, log
+from .docblocks import publish_block
 from .group_commit import group_commit_text
-from .report import DOC, publish, publish_block, publish_limiter, stream_section
+from .report import publish, publish_limiter
 from .runs import bench_database, estimated_minutes, new_results, time_import
 
 DESCRIPTION = """\
@@ -213,7 +214,7 @@ def galera_main(args):
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = galera.render(results, described, f"`{runs.commit()}`", date)
     (WORK / "galera-results.json").write_text(json.dumps(results, indent=1))
-    galera.publish(text, DOC, args.no_docs)
+    publish_block(text, "galera", "Galera", args.no_docs)
     log(f"done in {(time.monotonic() - started) / 60:.1f} min")
     return 0
 
@@ -227,7 +228,7 @@ def stream_main(args):
     results["commit"] = runs.commit()
     results["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     (WORK / "stream-results.json").write_text(json.dumps(results, indent=1))
-    publish_block("\n".join(stream_section(results)).rstrip(), "stream", "Live stream", args.no_docs)
+    publish_block("\n".join(stream.section(results)), "stream", "Live stream", args.no_docs)
     log(f"done in {(time.monotonic() - started) / 60:.1f} min")
     return 0
 

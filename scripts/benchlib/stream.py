@@ -23,6 +23,7 @@ import time
 
 from . import procs
 from .common import WORK, log
+from .report import fmt_ms, table
 from .procs import Server, free_port, spawn, stop
 
 TAG = "live"
@@ -180,3 +181,44 @@ def bench(args):
             server.stop()
         stop(redis)
     return results
+
+
+def section(results):
+    """The live stream's figures (`scripts/bench --stream`) as Markdown."""
+    latency, memory = results["latency"], results["memory"]
+    lines = [
+        f"Run on {results['machine']}, commit `{results['commit']}`, {results['date']}: two "
+        "instances on one MariaDB database, woken through a private Redis, and their load on the "
+        "same machine.",
+        "",
+        f"Commit on instance A to the event on a subscriber of instance B, {latency['events']} "
+        f"twoots posted one at a time {latency['pause_ms']:.0f} ms apart. The commit falls between "
+        "the POST being sent and its answer, so the two rows bound it from above and below.",
+        "",
+    ]
+    lines.append(table(["timed from", "p50 (ms)", "p99 (ms)"], [
+        ["the POST sent (upper bound)", fmt_ms(latency["from_post_p50_ms"]),
+         fmt_ms(latency["from_post_p99_ms"])],
+        ["the POST answered (lower bound)", fmt_ms(latency["from_answer_p50_ms"]),
+         fmt_ms(latency["from_answer_p99_ms"])],
+    ]))
+    lines += [
+        "",
+        f"Memory: {memory['subscribers']:,} idle subscribers on one instance raised its resident "
+        f"set from {memory['rss_before_kib'] / 1024:.1f} MiB to {memory['rss_after_kib'] / 1024:.1f} "
+        f"MiB: **{memory['per_subscriber_bytes'] / 1024:.1f} KiB per subscriber** (opened in "
+        f"{memory['open_s']:.1f} s).",
+        "",
+    ]
+    connection = results.get("connection_memory")
+    if connection:
+        lines += [
+            f"For comparison, {connection['subscribers']:,} idle keep-alive connections that each "
+            f"made one `GET /healthz`, on a fresh instance: "
+            f"{connection['per_subscriber_bytes'] / 1024:.1f} KiB each. The stream's own share of a "
+            f"subscriber is the difference, "
+            f"{(memory['per_subscriber_bytes'] - connection['per_subscriber_bytes']) / 1024:.1f} KiB; "
+            "the rest is what any open HTTP connection costs this server.",
+            "",
+        ]
+    return lines
