@@ -13,7 +13,7 @@ use std::path::Path;
 
 use reqwest::Response;
 
-use crate::support::process::{twooter, Server};
+use crate::support::process::{metric_at, twooter, Server};
 
 /// The binary on a fresh SQLite database in `dir`, with `settings` added.
 fn server(dir: &Path, settings: &[(&str, &str)]) -> Server {
@@ -68,11 +68,5 @@ fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
 
 /// The value of the metric line that starts with `series` (name and labels), or 0.
 async fn metric(server: &Server, series: &str) -> f64 {
-    let text = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    support::metric_value(&text, series)
+    metric_at(&server.url(""), series).await
 }

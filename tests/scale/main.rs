@@ -9,7 +9,7 @@ mod restarts;
 
 use serde_json::{json, Value};
 
-use crate::support::process::{get_json, get_json_as, twooter, Server};
+use crate::support::process::{get_json, get_json_as, metric_at, twooter, Server};
 use crate::support::servers::nginx::{self, Nginx, Site};
 use crate::support::{Backend, TestDb};
 
@@ -25,16 +25,7 @@ async fn post(base: &str, text: &str, tag: &str) -> Value {
 }
 
 async fn posted_count(base: &str) -> f64 {
-    let metrics = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix("twooter_twoots_posted_total "))
-        .map_or(0.0, |n| n.trim().parse().unwrap())
+    metric_at(base, "twooter_twoots_posted_total ").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

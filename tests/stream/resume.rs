@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use twooter::domain::{MessageId, MessageText, NewMessage, NodeId, Tag};
+use twooter::store::Post;
 
 use crate::sse::{instance, post, Sse};
 use crate::support::TestDb;
@@ -38,7 +39,12 @@ async fn a_late_commit_below_the_last_id_is_replayed(away: Duration) {
         timestamp: id.timestamp(),
     };
     let commit_by = late.id.timestamp() + chrono::Duration::from_std(DEADLINE).unwrap();
-    db.store.insert_post(&late, commit_by).await.unwrap();
+    let post_late = Post {
+        message: late.clone(),
+        commit_by,
+        idempotent: None,
+    };
+    db.store.insert_posts(&[post_late]).await.unwrap();
     tokio::time::sleep(away).await;
 
     let url = server.url("/messages/stream?tag=late");

@@ -185,3 +185,15 @@ impl Drop for Server {
 pub async fn get_json(url: &str) -> Value {
     reqwest::get(url).await.unwrap().json().await.unwrap()
 }
+
+/// The sample of `series` (a name, with its labels where it has any) in the metrics a server at
+/// `base` serves now, or 0 when there is none yet.
+pub async fn metric_at(base: &str, series: &str) -> f64 {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    super::metric_value(&text, series)
+}

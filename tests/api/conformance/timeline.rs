@@ -245,7 +245,12 @@ pub(super) async fn reads_cut_short_leave_the_store_answering(store: Arc<dyn Sto
     // And none is left inside a read that was cut short, on a snapshot from before: a twoot
     // stored now is on every connection's next page.
     let mut ids = ids();
-    let newest = new_message(&mut ids, "stored after the cut reads", "jazz", at(2023, 1, 0));
+    let newest = new_message(
+        &mut ids,
+        "stored after the cut reads",
+        "jazz",
+        at(2023, 1, 0),
+    );
     store.insert(&newest).await.unwrap();
     let reads: Vec<_> = (0..60)
         .map(|_| {
