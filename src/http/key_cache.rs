@@ -2,6 +2,7 @@
 //! once a second, so a busy key costs no query per request and a revoked one is refused within a
 //! second on every instance.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
@@ -17,12 +18,19 @@ pub const ABSENT_FOR: Duration = Duration::from_millis(250);
 const KNOWN_CAPACITY: usize = 10_000;
 const ABSENT_CAPACITY: usize = 1_000;
 
+/// A look-up's answer as the requests waiting on it share it.
+type Shared = Result<Option<ApiKeyRow>, Arc<StoreError>>;
+
 /// The per-instance cache of key rows, and of ids that have none.
 pub struct KeyCache {
     // The std hasher (SipHash, keyed per process): ids are chosen by callers, so no one can
     // aim them at one bucket.
     known: Cache<String, (Instant, ApiKeyRow)>,
     absent: Cache<String, Instant>,
+    /// The look-ups in flight, one per id, each held only until its answer is handed out: when a
+    /// busy key's row expires, the requests arriving meanwhile wait for one query instead of
+    /// sending one each.
+    in_flight: Cache<String, Shared>,
 }
 
 impl Default for KeyCache {
@@ -30,6 +38,7 @@ impl Default for KeyCache {
         Self {
             known: Cache::new(KNOWN_CAPACITY),
             absent: Cache::new(ABSENT_CAPACITY),
+            in_flight: Cache::new(KNOWN_CAPACITY),
         }
     }
 }
@@ -50,12 +59,28 @@ impl KeyCache {
         None
     }
 
-    /// The row of key `id`, read from `store` and kept.
+    /// The row of key `id`, read from `store` and kept; a look-up of `id` already in flight is
+    /// waited for rather than repeated, and its failure is this call's too.
     pub async fn fetch(
         &self,
         store: &dyn Store,
         id: &str,
     ) -> Result<Option<ApiKeyRow>, StoreError> {
+        let guard = match self.in_flight.get_value_or_guard_async(id).await {
+            Ok(answer) => return answer.map_err(StoreError::Shared),
+            Err(guard) => guard,
+        };
+        // A caller that gives up (its client hung up) drops the guard unanswered, and one of the
+        // waiters looks the key up instead.
+        let answer = self.look_up(store, id).await.map_err(Arc::new);
+        let _ = guard.insert(answer.clone());
+        // Gone once answered, so that the next look-up (a second later) asks the store again.
+        self.in_flight.remove(id);
+        answer.map_err(StoreError::Shared)
+    }
+
+    /// Reads the row of key `id` from `store` and keeps it, or keeps that there is none.
+    async fn look_up(&self, store: &dyn Store, id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
         // Aged from before the query: the row may change while it is being read.
         let asked_at = Instant::now();
         let row = store.api_key(id).await?;

@@ -61,7 +61,8 @@ pub enum StoreError {
     /// Migrations could not be applied.
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// The failure of a transaction that held several posts, told to each of them.
+    /// The failure of one operation, told to each request that waited on it: a transaction
+    /// that held several posts, or one look-up of a key.
     #[error(transparent)]
     Shared(Arc<StoreError>),
 }

@@ -149,3 +149,55 @@ async fn the_document_declares_the_bearer_scheme_where_it_applies() {
     assert_eq!(post["security"], json!([{}, {"bearer": []}]));
     assert!(spec["paths"]["/messages"]["get"]["security"].is_null());
 }
+
+/// Requests that find a key's row expired at the same moment wait for one look-up instead of
+/// sending one each: here twenty of them, held behind a lock on the keys table until all are
+/// waiting, cost the store one query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_look_ups_of_one_key_share_one_query() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use sqlx::Connection;
+    use twooter::http::key_cache::KeyCache;
+    use twooter::metrics::InstrumentedStore;
+
+    let Some(db) = TestDb::new(crate::support::Backend::MySql).await else {
+        return;
+    };
+    twooter::metrics::install();
+    let token = create_key(db.store.as_ref(), Role::Admin).await;
+    let id = token[4..20].to_owned();
+    let store: Arc<dyn twooter::store::Store> = Arc::new(InstrumentedStore(db.store.clone()));
+    let cache = Arc::new(KeyCache::default());
+
+    let mut lock = sqlx::MySqlConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql("LOCK TABLES api_keys WRITE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    let look_ups: Vec<_> = (0..20)
+        .map(|_| {
+            let (cache, store, id) = (cache.clone(), store.clone(), id.clone());
+            tokio::spawn(async move { cache.fetch(store.as_ref(), &id).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        look_ups.iter().all(|task| !task.is_finished()),
+        "the look-ups wait for the lock"
+    );
+    sqlx::raw_sql("UNLOCK TABLES")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    for look_up in look_ups {
+        let row = look_up.await.unwrap().unwrap().expect("the key's row");
+        assert_eq!(row.id, id);
+    }
+    let queries = crate::support::metric_value(
+        &twooter::metrics::render(),
+        r#"twooter_db_query_duration_seconds_count{query="get_api_key",outcome="ok"}"#,
+    );
+    assert_eq!(queries, 1.0);
+}
