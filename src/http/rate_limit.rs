@@ -105,15 +105,16 @@ fn with_budget_headers(
 }
 
 /// The budget a request's key is charged to when it is not a live one: its address's `keys`
-/// budget, whatever the route.
+/// budget, whatever the route. Only the address is worked out up front, since most keys are live
+/// and spend nothing here.
 pub struct AddressCharge {
-    client: String,
+    address: Option<IpAddr>,
 }
 
 /// Works out the [`AddressCharge`] of `request`.
 pub fn address_charge(state: &AppState, request: &Request) -> AddressCharge {
     AddressCharge {
-        client: address_client(state, request),
+        address: request_address(state, request),
     }
 }
 
@@ -125,14 +126,19 @@ pub async fn refuse_invalid_key(
     charge: &AddressCharge,
     refusal: ApiError,
 ) -> Response {
-    let outcome = state.limiter.check(Family::Keys, &charge.client).await;
+    let client = address_key(charge.address);
+    let outcome = state.limiter.check(Family::Keys, &client).await;
     answer(Family::Keys, outcome, async { refusal.into_response() }).await
 }
 
 /// The 429 answer when the address's budget is already spent, spending nothing: checked before work
 /// worth sparing, such as looking a key up.
 pub async fn refused_already(state: &AppState, charge: &AddressCharge) -> Option<Response> {
-    match state.limiter.peek(Family::Keys, &charge.client).await {
+    match state
+        .limiter
+        .peek(Family::Keys, &address_key(charge.address))
+        .await
+    {
         Outcome::Decided { quota, verdict } if !verdict.allowed => {
             Some(too_many_requests(Family::Keys, quota, &verdict))
         }
@@ -150,11 +156,21 @@ fn client(state: &AppState, request: &Request) -> String {
 
 /// The request's address as a client: the peer, or behind a trusted proxy the address it names.
 fn address_client(state: &AppState, request: &Request) -> String {
+    address_key(request_address(state, request))
+}
+
+/// The address of `request`'s client (see [`client_address`]).
+fn request_address(state: &AppState, request: &Request) -> Option<IpAddr> {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| *peer);
-    match client_address(&state.trusted_proxies, peer, request.headers()) {
+    client_address(&state.trusted_proxies, peer, request.headers())
+}
+
+/// The limiter's name for the client at `address`.
+fn address_key(address: Option<IpAddr>) -> String {
+    match address {
         Some(address) => format!("address:{address}"),
         // Only a router called in-process, as tests do, has no peer.
         None => "address:unknown".to_owned(),
