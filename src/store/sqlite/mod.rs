@@ -118,7 +118,12 @@ fn pool_options(pool: &PoolConfig) -> SqlitePoolOptions {
 }
 
 fn message_from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
-    rows::message_from_row(row, |ms: i64| Utc.timestamp_millis_opt(ms).single())
+    rows::message_from_row(row, timestamp)
+}
+
+/// A `created_at` as stored here (milliseconds since 1970), if it is a time chrono can hold.
+fn timestamp(ms: i64) -> Option<chrono::DateTime<Utc>> {
+    Utc.timestamp_millis_opt(ms).single()
 }
 
 #[async_trait]

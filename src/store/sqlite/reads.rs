@@ -4,7 +4,6 @@
 //! for each; a page therefore comes back as one row holding the page as a JSON array, built by
 //! SQLite around the same statement the other backends run.
 
-use chrono::{TimeZone, Utc};
 use sqlx::query::QueryScalar;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{FromRow, Sqlite};
@@ -46,12 +45,9 @@ fn messages(json: &str) -> Result<Vec<Message>, sqlx::Error> {
                 id: MessageId::from_i64(id),
                 tag,
                 text,
-                timestamp: Utc
-                    .timestamp_millis_opt(created_at)
-                    .single()
-                    .ok_or_else(|| {
-                        decode_error(format!("created_at {created_at} is out of range"))
-                    })?,
+                timestamp: super::timestamp(created_at).ok_or_else(|| {
+                    decode_error(format!("created_at {created_at} is out of range"))
+                })?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
