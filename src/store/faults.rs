@@ -54,8 +54,13 @@ const SQLITE_OUTAGES: &[i64] = &[
 ];
 
 fn is_sqlite_outage(db: &dyn DatabaseError) -> bool {
-    db.try_downcast_ref::<sqlx::sqlite::SqliteError>()
-        .and_then(|error| error.code()?.parse::<i64>().ok())
+    let code = match db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+        Some(error) => error.code().and_then(|code| code.parse::<i64>().ok()),
+        None => db
+            .try_downcast_ref::<super::sqlite::ReadError>()
+            .and_then(super::sqlite::ReadError::extended_code),
+    };
+    code
         // Extended result codes carry the primary code in their low byte.
         .is_some_and(|code| SQLITE_OUTAGES.contains(&(code & 0xff)))
 }

@@ -4,57 +4,41 @@
 /// One twoot by primary key.
 pub const GET_MESSAGE: &str = "SELECT id, tag, text, created_at FROM messages WHERE id = ?";
 
-/// Defines a page statement and, for SQLite, the same statement read as one JSON row.
+/// Defines a page statement: the columns of a twoot, then `$rest`.
 macro_rules! page_statement {
-    ($(#[$doc:meta])* $name:ident, $json:ident, $rest:literal) => {
+    ($(#[$doc:meta])* $name:ident, $rest:literal) => {
         $(#[$doc])*
         pub const $name: &str = concat!("SELECT id, tag, text, created_at FROM messages ", $rest);
-
-        #[doc = concat!("[`", stringify!($name), "`] on SQLite as one row: a JSON array of ")]
-        #[doc = "`[id, tag, text, created_at]`, in no promised order. Every row crosses a thread"]
-        #[doc = "to reach the async side, so a page is one crossing instead of one per twoot; the"]
-        #[doc = "statement inside is unchanged, and so is its plan."]
-        pub const $json: &str = concat!(
-            "SELECT json_group_array(json_array(id, tag, text, created_at)) FROM (",
-            "SELECT id, tag, text, created_at FROM messages ",
-            $rest,
-            ")"
-        );
     };
 }
 
 page_statement!(
     /// A tag's twoots in an id range, newest first: a range read of the `(tag, id)` index.
     PAGE_BY_TAG_NEWEST,
-    SQLITE_JSON_PAGE_BY_TAG_NEWEST,
     "WHERE tag = ? AND id > ? AND id < ? ORDER BY id DESC LIMIT ?"
 );
 
 page_statement!(
     /// A tag's twoots in an id range, oldest first (for `after` cursors).
     PAGE_BY_TAG_OLDEST,
-    SQLITE_JSON_PAGE_BY_TAG_OLDEST,
     "WHERE tag = ? AND id > ? AND id < ? ORDER BY id ASC LIMIT ?"
 );
 
 page_statement!(
     /// All twoots in an id range, newest first: a range read of the primary key.
     PAGE_NEWEST,
-    SQLITE_JSON_PAGE_NEWEST,
     "WHERE id > ? AND id < ? ORDER BY id DESC LIMIT ?"
 );
 
 page_statement!(
     /// All twoots in an id range, oldest first (for `after` cursors).
     PAGE_OLDEST,
-    SQLITE_JSON_PAGE_OLDEST,
     "WHERE id > ? AND id < ? ORDER BY id ASC LIMIT ?"
 );
 
-/// Counts per (year, tag) in a year range, on SQLite, as one JSON array of `[year, tag, count]`:
-/// one row instead of one per pair, since every row crosses a thread to reach the async side.
-pub const SQLITE_STATS: &str = "SELECT json_group_array(json_array(year, tag, count)) \
-     FROM message_counts WHERE year BETWEEN ? AND ? AND count > 0";
+/// Counts per (year, tag) in a year range, on SQLite: a range read of the counters' primary key.
+pub const SQLITE_STATS: &str = "SELECT year, tag, count FROM message_counts \
+     WHERE year BETWEEN ? AND ? AND count > 0 ORDER BY year, tag";
 
 /// Counts per (year, tag) in a year range, on MySQL (summing the pair's slot rows).
 pub const MYSQL_STATS: &str = "SELECT year, tag, CAST(SUM(count) AS SIGNED) AS count \
@@ -90,17 +74,6 @@ pub fn page(tagged: bool, ascending: bool) -> &'static str {
         (true, true) => PAGE_BY_TAG_OLDEST,
         (false, false) => PAGE_NEWEST,
         (false, true) => PAGE_OLDEST,
-    }
-}
-
-/// The SQLite page statement, as one JSON row, for a query with or without a tag, read
-/// downwards or upwards.
-pub fn sqlite_json_page(tagged: bool, ascending: bool) -> &'static str {
-    match (tagged, ascending) {
-        (true, false) => SQLITE_JSON_PAGE_BY_TAG_NEWEST,
-        (true, true) => SQLITE_JSON_PAGE_BY_TAG_OLDEST,
-        (false, false) => SQLITE_JSON_PAGE_NEWEST,
-        (false, true) => SQLITE_JSON_PAGE_OLDEST,
     }
 }
 

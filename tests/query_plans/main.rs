@@ -77,39 +77,17 @@ async fn sqlite_plans_are_index_range_reads() {
     let newest = fill(&db).await;
     let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
     sqlx::query("ANALYZE").execute(&pool).await.unwrap();
-    let mut statements = statements(Backend::Sqlite, newest);
-    for (tagged, ascending) in [(true, false), (true, true), (false, false), (false, true)] {
-        let params = if tagged {
-            &statements[1].1
-        } else {
-            &statements[3].1
-        };
-        statements.push((
-            sql::sqlite_json_page(tagged, ascending),
-            params.clone(),
-            tagged,
-        ));
-    }
-    for (statement, params, tagged) in statements {
+    for (statement, params, tagged) in statements(Backend::Sqlite, newest) {
         let explain = format!("EXPLAIN QUERY PLAN {statement}");
         let query = bound::<Sqlite>(explain, tagged, &params);
         let rows = query.fetch_all(&pool).await.unwrap();
         let plan: Vec<String> = rows.iter().map(|row| row.get("detail")).collect();
-        // A page read as one JSON row runs the page statement as a subquery and aggregates the
-        // at most `limit` rows it yields: the subquery's steps, and scanning its output, are all
-        // a JSON page adds.
-        let subquery =
-            |step: &str| step.starts_with("CO-ROUTINE ") || step.starts_with("SCAN (subquery-");
         assert!(
             plan.iter()
-                .all(|step| (step.starts_with("SEARCH ") || subquery(step))
-                    && !step.contains("TEMP B-TREE")),
+                .all(|step| step.starts_with("SEARCH ") && !step.contains("TEMP B-TREE")),
             "{statement}\n{plan:#?}"
         );
-        assert!(
-            plan.iter().any(|step| step.starts_with("SEARCH ")),
-            "{statement}\n{plan:#?}"
-        );
+        assert!(!plan.is_empty(), "{statement}");
     }
 }
 

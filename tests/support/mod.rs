@@ -77,6 +77,20 @@ impl TestDb {
         }
     }
 
+    /// A fresh, migrated in-memory SQLite database, which lives on the store's one writer
+    /// connection (`url` reaches another, empty one).
+    pub async fn sqlite_in_memory() -> Self {
+        let url = "sqlite::memory:".to_owned();
+        let store = store::connect(&url, &PoolConfig::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        Self {
+            url,
+            store,
+            cleanup: Cleanup::None,
+            _dir: None,
+        }
+    }
+
     pub async fn mysql() -> Option<Self> {
         let server = mysql_server_url();
         let admin = match sqlx::MySqlPool::connect(&server).await {

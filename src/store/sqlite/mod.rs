@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one writer connection (SQLite has one writer at a time, so queueing
 //! in the pool beats spinning on `SQLITE_BUSY`) and read-only connections over WAL: the request
-//! path's reads on connections of their own (`readers.rs`, `reads.rs`), the rest on a sqlx pool.
+//! path's reads through rusqlite on the request's own thread (`readers.rs`, `reads.rs`), the rest
+//! on a sqlx pool.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite};
@@ -22,8 +23,11 @@ use super::{
 use crate::domain::{Message, MessageId, NewMessage, NodeId, Tag};
 
 mod posts;
+mod read_error;
 mod readers;
 mod reads;
+
+pub(crate) use read_error::ReadError;
 
 use readers::Readers;
 
@@ -54,11 +58,8 @@ impl SqliteStore {
             // FULL keeps every acknowledged post across a power cut, not just across a crash.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(pool.acquire_timeout);
-        let in_memory = options
-            .get_filename()
-            .to_string_lossy()
-            .contains(":memory:")
-            || url.contains("mode=memory");
+        // From the URL: sqlx gives an in-memory database a file name of its own making.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         // Bulk loads touch pages all over both B-trees; a page cache of 48 MiB instead of SQLite's
         // 2 MiB keeps the upper levels in memory, and an import of any size under 100 MB of RSS.
         // A server keeps the default, to stay small.
@@ -76,9 +77,10 @@ impl SqliteStore {
             let reads = Readers::shared(writer.clone(), pool.acquire_timeout);
             (writer.clone(), reads)
         } else {
-            let options = options.read_only(true);
             let max = pool.max_connections.max(1);
-            let reads = Readers::open(options.clone(), max, pool.acquire_timeout).await?;
+            let path = options.get_filename().to_path_buf();
+            let reads = Readers::open(path, max, pool.acquire_timeout)?;
+            let options = options.read_only(true);
             // The reads off the request path are few; their pool opens a connection only when
             // one is asked for.
             let readers = pool_options(pool)
@@ -115,10 +117,6 @@ fn pool_options(pool: &PoolConfig) -> SqlitePoolOptions {
         // An embedded database cannot drop a connection, so sqlx's ping on every acquire would
         // only add a trip to the connection's worker thread and back to each query.
         .test_before_acquire(false)
-}
-
-fn message_from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
-    rows::message_from_row(row, timestamp)
 }
 
 /// A `created_at` as stored here (milliseconds since 1970), if it is a time chrono can hold.
@@ -188,16 +186,7 @@ impl Store for SqliteStore {
     }
 
     async fn stats(&self, start: i32, end: i32) -> Result<Vec<YearTagCount>, StoreError> {
-        let select = sqlx::query_scalar(sql::SQLITE_STATS).bind(start).bind(end);
-        let json: String = reads::one(&self.reads, select).await?;
-        let rows: Vec<(i32, String, i64)> =
-            serde_json::from_str(&json).map_err(reads::decode_error)?;
-        let mut counts: Vec<YearTagCount> = rows
-            .into_iter()
-            .map(|(year, tag, count)| YearTagCount { year, tag, count })
-            .collect();
-        counts.sort_unstable();
-        Ok(counts)
+        Ok(reads::stats(&self.reads, start, end).await?)
     }
 
     async fn tag_stats(
@@ -234,8 +223,7 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         // Through the connections requests read on, since those are what must work.
-        let _: i64 = reads::one(&self.reads, sqlx::query_scalar("SELECT 1")).await?;
-        Ok(())
+        Ok(reads::ping(&self.reads).await?)
     }
 
     async fn check_writable(&self) -> Result<(), StoreError> {
@@ -245,9 +233,7 @@ impl Store for SqliteStore {
     }
 
     async fn newest_id(&self) -> Result<Option<MessageId>, StoreError> {
-        let newest: Option<i64> =
-            reads::one(&self.reads, sqlx::query_scalar(sql::NEWEST_ID)).await?;
-        Ok(newest.map(MessageId::from_i64))
+        Ok(reads::newest_id(&self.reads).await?)
     }
 
     async fn expired_node_leases(&self) -> Result<Vec<NodeLeaseRow>, StoreError> {
@@ -327,7 +313,7 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
-        self.reads.close().await;
+        self.reads.close();
         self.readers.close().await;
         self.writer.close().await;
     }

@@ -1,35 +1,42 @@
-//! The read-only connections behind the request path's reads, held in a pool of their own.
+//! The read-only connections behind the request path's reads, and the one way those reads run.
 //!
-//! sqlx runs each SQLite connection on a thread of its own, and its pool pings that thread each
-//! time a connection comes back (sqlx 0.9 always does; no option turns it off): a second trip to
-//! the thread for every read, which on a by-id read costs as much as the query. The ping is there
-//! to flush what a dropped transaction or stream leaves behind. A read-only connection that only
-//! runs single SELECTs leaves nothing: a SELECT cut short is finished by its thread before the
-//! next command, which the thread takes in order. So these connections go back as they are.
+//! sqlx runs each SQLite connection on a thread of its own: a query is handed to that thread, its
+//! rows are handed back, and its pool pings the thread again each time a connection comes back.
+//! Each hand-over wakes another thread, and on a page read the wake-ups cost more than the read.
+//! So these reads run through rusqlite, on connections the store holds itself, on the thread of
+//! the request that asks. What runs there is bounded: a page is a range read of an index that
+//! stops after the page's rows, a twoot by id one B-tree descent, tens of microseconds either way,
+//! less than handing them to another thread would cost. A read whose size grows with the data
+//! (the statistics, one row per year and tag) goes to tokio's blocking threads instead.
 
-use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool};
-use sqlx::{ConnectOptions, Connection, Sqlite};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use rusqlite::{Connection, OpenFlags};
+use sqlx::sqlite::SqlitePool;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::read_error::ReadError;
+
+/// How long a read waits for a lock before failing as busy. A reader of a WAL database waits only
+/// while another connection recovers or resets the WAL, which takes milliseconds; since the read
+/// waits on the request's thread, it does not wait long.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// Read-only connections to one database file, at most `max` open, opened as reads need them.
 pub(super) struct Readers {
     source: Source,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     acquire_timeout: Duration,
 }
 
 enum Source {
     /// A file: connections of our own.
     File {
-        // Boxed: the options are most of the enum's size, and there is one `Source` per store.
-        options: Box<SqliteConnectOptions>,
-        idle: Mutex<Vec<SqliteConnection>>,
+        path: PathBuf,
+        idle: Mutex<Vec<Connection>>,
         open: AtomicU32,
         max: u32,
     },
@@ -47,22 +54,22 @@ impl std::fmt::Debug for Readers {
 }
 
 impl Readers {
-    /// Up to `max` read-only connections opened with `options`; the first is opened now, so that
+    /// Up to `max` read-only connections to the file at `path`; the first is opened now, so that
     /// a file that cannot be read fails at start-up rather than on the first request.
-    pub(super) async fn open(
-        options: SqliteConnectOptions,
+    pub(super) fn open(
+        path: PathBuf,
         max: u32,
         acquire_timeout: Duration,
     ) -> Result<Self, sqlx::Error> {
-        let first = options.connect().await?;
+        let first = connect(&path).map_err(ReadError::into_sqlx)?;
         Ok(Self {
             source: Source::File {
-                options: Box::new(options),
+                path,
                 idle: Mutex::new(vec![first]),
                 open: AtomicU32::new(1),
                 max,
             },
-            permits: Semaphore::new(max as usize),
+            permits: Arc::new(Semaphore::new(max as usize)),
             acquire_timeout,
         })
     }
@@ -72,85 +79,115 @@ impl Readers {
         Self {
             source: Source::Shared(writer),
             // The pool has its own limit; this one only has to be at least as large.
-            permits: Semaphore::new(Semaphore::MAX_PERMITS),
+            permits: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
             acquire_timeout,
         }
     }
 
-    /// A connection, waiting at most the acquire timeout for one to be free
-    /// (`PoolTimedOut`, an outage) and failing with `PoolClosed` once [`Self::close`] ran.
-    pub(super) async fn acquire(&self) -> Result<Reader<'_>, sqlx::Error> {
-        // The common case, a free connection, needs no timer.
-        if let Ok(permit) = self.permits.try_acquire() {
-            if let Some(conn) = self.take_idle() {
-                return Ok(self.reader(Lease::Own(conn), permit));
-            }
-            return tokio::time::timeout(self.acquire_timeout, self.open_one(permit))
-                .await
-                .map_err(|_| sqlx::Error::PoolTimedOut)?;
+    /// Runs `read` on a connection, here on the caller's thread: for reads of bounded size. Waits
+    /// at most the acquire timeout for a connection to be free (`PoolTimedOut`, an outage) and
+    /// fails with `PoolClosed` once [`Self::close`] ran.
+    pub(super) async fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, sqlx::Error> {
+        let permit = self.permit().await?;
+        let result = match &self.source {
+            Source::File { .. } => self.on_own_connection(read),
+            Source::Shared(pool) => on_shared_connection(pool, read).await,
+        };
+        drop(permit);
+        result
+    }
+
+    /// Runs `read` on a connection on one of tokio's blocking threads: for reads whose size grows
+    /// with the data, which would hold up the other requests on the caller's thread.
+    pub(super) async fn read_apart<T: Send + 'static>(
+        self: &Arc<Self>,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, sqlx::Error> {
+        if let Source::Shared(pool) = &self.source {
+            // The writer's connection lives on sqlx's thread and is reached from here.
+            return on_shared_connection(pool, read).await;
         }
-        tokio::time::timeout(self.acquire_timeout, async {
-            let permit = self
-                .permits
-                .acquire()
-                .await
-                .map_err(|_| sqlx::Error::PoolClosed)?;
-            match self.take_idle() {
-                Some(conn) => Ok(self.reader(Lease::Own(conn), permit)),
-                None => self.open_one(permit).await,
-            }
+        let permit = self.permit().await?;
+        let readers = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            // The permit goes with the read, so a request given up on does not free its place
+            // while the connection is still in use.
+            let _permit = permit;
+            readers.on_own_connection(read)
         })
         .await
-        .map_err(|_| sqlx::Error::PoolTimedOut)?
+        .unwrap_or_else(|failed| match failed.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            // Cancelled: the runtime is shutting down.
+            Err(_) => Err(sqlx::Error::PoolClosed),
+        })
     }
 
-    async fn open_one<'a>(
-        &'a self,
-        permit: SemaphorePermit<'a>,
-    ) -> Result<Reader<'a>, sqlx::Error> {
-        let lease = match &self.source {
-            Source::File { options, open, .. } => {
-                let conn = options.connect().await?;
-                open.fetch_add(1, Ordering::Relaxed);
-                Lease::Own(conn)
-            }
-            Source::Shared(pool) => Lease::Pooled(pool.acquire().await?),
-        };
-        Ok(self.reader(lease, permit))
-    }
-
-    fn reader<'a>(&'a self, lease: Lease, permit: SemaphorePermit<'a>) -> Reader<'a> {
-        Reader {
-            lease: Some(lease),
-            readers: self,
-            _permit: permit,
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, sqlx::Error> {
+        // The common case, a free connection, needs no timer.
+        if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
+            return Ok(permit);
+        }
+        match tokio::time::timeout(
+            self.acquire_timeout,
+            Arc::clone(&self.permits).acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_closed)) => Err(sqlx::Error::PoolClosed),
+            Err(_elapsed) => Err(sqlx::Error::PoolTimedOut),
         }
     }
 
-    fn take_idle(&self) -> Option<SqliteConnection> {
-        match &self.source {
-            Source::File { idle, .. } => lock(idle).pop(),
-            Source::Shared(_) => None,
+    /// Runs `read` on an idle connection or a new one; the caller holds a permit.
+    fn on_own_connection<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, sqlx::Error> {
+        let Source::File {
+            path, idle, open, ..
+        } = &self.source
+        else {
+            unreachable!("only a file has connections of its own");
+        };
+        let conn = match lock(idle).pop() {
+            Some(conn) => conn,
+            None => {
+                let conn = connect(path).map_err(ReadError::into_sqlx)?;
+                open.fetch_add(1, Ordering::Relaxed);
+                conn
+            }
+        };
+        match read(&conn) {
+            Ok(value) => {
+                self.give_back(conn);
+                Ok(value)
+            }
+            Err(error) => {
+                // Whatever broke the read (a file gone, a corrupt page) would fail the reads
+                // after it on this connection too.
+                open.fetch_sub(1, Ordering::Relaxed);
+                drop(conn);
+                Err(ReadError::into_sqlx(error))
+            }
         }
     }
 
     /// Takes back a connection that served its read.
-    fn give_back(&self, conn: SqliteConnection) {
-        if let Source::File { idle, .. } = &self.source {
-            if !self.permits.is_closed() {
-                lock(idle).push(conn);
-                return;
-            }
-        }
-        self.forget(conn);
-    }
-
-    /// Drops a connection: its thread closes the database handle and ends.
-    fn forget(&self, conn: SqliteConnection) {
-        if let Source::File { open, .. } = &self.source {
+    fn give_back(&self, conn: Connection) {
+        let Source::File { idle, open, .. } = &self.source else {
+            return;
+        };
+        if self.permits.is_closed() {
             open.fetch_sub(1, Ordering::Relaxed);
+            drop(conn);
+        } else {
+            lock(idle).push(conn);
         }
-        drop(conn);
     }
 
     /// Connections open, idle or in use.
@@ -177,85 +214,48 @@ impl Readers {
         }
     }
 
-    /// Refuses further reads and closes the free connections; those in use close when their read
-    /// ends.
-    pub(super) async fn close(&self) {
+    /// Refuses further reads and closes the free connections, so the file is let go of on return;
+    /// those in use close when their read ends.
+    pub(super) fn close(&self) {
         self.permits.close();
-        let Source::File { idle, open, .. } = &self.source else {
-            return;
-        };
-        let free = std::mem::take(&mut *lock(idle));
-        for conn in free {
-            open.fetch_sub(1, Ordering::Relaxed);
-            // Closing waits for the thread to close the handle, so the file is let go of on return.
-            conn.close().await.ok();
+        if let Source::File { idle, open, .. } = &self.source {
+            let free = std::mem::take(&mut *lock(idle));
+            open.fetch_sub(free.len() as u32, Ordering::Relaxed);
+            drop(free);
         }
     }
 }
 
-fn lock(idle: &Mutex<Vec<SqliteConnection>>) -> MutexGuard<'_, Vec<SqliteConnection>> {
+/// A read-only connection to the file at `path`.
+fn connect(path: &std::path::Path) -> rusqlite::Result<Connection> {
+    // No mutex: a connection is used by one thread at a time, which the pool ensures.
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
+/// Runs `read` on the writer's connection (an in-memory database), through its raw handle.
+async fn on_shared_connection<T>(
+    pool: &SqlitePool,
+    read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> Result<T, sqlx::Error> {
+    let mut pooled = pool.acquire().await?;
+    let mut handle = pooled.lock_handle().await?;
+    // SAFETY: `handle` holds the lock on sqlx's connection until it is dropped, after the borrowing
+    // connection is: nothing else uses the SQLite handle meanwhile, and a borrowing connection
+    // (`from_handle`) finalizes only its own statements and never closes the handle.
+    let conn = unsafe { Connection::from_handle(handle.as_raw_handle().as_ptr()) }
+        .map_err(ReadError::into_sqlx)?;
+    let result = read(&conn).map_err(ReadError::into_sqlx);
+    drop(conn);
+    drop(handle);
+    result
+}
+
+fn lock(idle: &Mutex<Vec<Connection>>) -> MutexGuard<'_, Vec<Connection>> {
     // The vector is consistent at every point a panic could happen, so a poisoned lock is usable.
     idle.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-enum Lease {
-    Own(SqliteConnection),
-    Pooled(PoolConnection<Sqlite>),
-}
-
-/// One connection, given back when dropped.
-pub(super) struct Reader<'a> {
-    lease: Option<Lease>,
-    readers: &'a Readers,
-    // Dropped after `drop` has given the connection back, so whoever gets the permit next finds it.
-    _permit: SemaphorePermit<'a>,
-}
-
-impl Reader<'_> {
-    /// `result`, after dropping the connection if it failed: whatever broke it (a crashed thread,
-    /// a file gone) would otherwise fail the reads after it too.
-    pub(super) fn check<T>(mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
-        if result.is_err() {
-            if let Some(Lease::Own(conn)) = self.lease.take() {
-                self.readers.forget(conn);
-            }
-        }
-        result
-    }
-}
-
-impl Deref for Reader<'_> {
-    type Target = SqliteConnection;
-
-    fn deref(&self) -> &SqliteConnection {
-        match self
-            .lease
-            .as_ref()
-            .expect("a reader holds its connection until dropped")
-        {
-            Lease::Own(conn) => conn,
-            Lease::Pooled(conn) => conn,
-        }
-    }
-}
-
-impl DerefMut for Reader<'_> {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        match self
-            .lease
-            .as_mut()
-            .expect("a reader holds its connection until dropped")
-        {
-            Lease::Own(conn) => conn,
-            Lease::Pooled(conn) => conn,
-        }
-    }
-}
-
-impl Drop for Reader<'_> {
-    fn drop(&mut self) {
-        if let Some(Lease::Own(conn)) = self.lease.take() {
-            self.readers.give_back(conn);
-        }
-    }
 }

@@ -1,19 +1,13 @@
-//! The request path's reads on SQLite, each a single trip to a connection's thread and back.
-//!
-//! sqlx hands every row across from the connection's thread on its own, waking the reading task
-//! for each; a page therefore comes back as one row holding the page as a JSON array, built by
-//! SQLite around the same statement the other backends run.
+//! The request path's reads on SQLite, run through [`Readers`] with the statements every backend
+//! runs.
 
-use sqlx::query::QueryScalar;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{FromRow, Sqlite};
+use std::sync::Arc;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::readers::Readers;
 use crate::domain::{Message, MessageId};
-use crate::store::{rows, sql, PageQuery};
-
-/// A page as [`sql::sqlite_json_page`] returns it: `[id, tag, text, created_at]` per twoot.
-type JsonRow = (i64, String, String, i64);
+use crate::store::{rows, sql, PageQuery, YearTagCount};
 
 /// One page, newest first.
 pub(super) async fn page(
@@ -21,69 +15,93 @@ pub(super) async fn page(
     query: &PageQuery,
 ) -> Result<Vec<Message>, sqlx::Error> {
     let range = rows::PageRange::of(query);
-    let mut select = sqlx::query_scalar::<_, String>(sql::sqlite_json_page(
-        query.tag.is_some(),
-        range.ascending,
-    ));
-    if let Some(tag) = &query.tag {
-        select = select.bind(tag.as_str());
-    }
-    let select = select
-        .bind(range.after)
-        .bind(range.before)
-        .bind(i64::from(query.limit));
-    messages(&one(readers, select).await?)
-}
-
-/// The twoots of a page's JSON array, newest first whatever order the array holds them in.
-fn messages(json: &str) -> Result<Vec<Message>, sqlx::Error> {
-    let rows: Vec<JsonRow> = serde_json::from_str(json).map_err(decode_error)?;
-    let mut messages = rows
-        .into_iter()
-        .map(|(id, tag, text, created_at)| {
-            Ok(Message {
-                id: MessageId::from_i64(id),
-                tag,
-                text,
-                timestamp: super::timestamp(created_at).ok_or_else(|| {
-                    decode_error(format!("created_at {created_at} is out of range"))
-                })?,
-            })
+    let statement = sql::page(query.tag.is_some(), range.ascending);
+    let limit = i64::from(query.limit);
+    let mut messages = readers
+        .read(|conn| {
+            let mut select = conn.prepare_cached(statement)?;
+            let rows = match &query.tag {
+                Some(tag) => select.query_map(
+                    params![tag.as_str(), range.after, range.before, limit],
+                    message,
+                )?,
+                None => select.query_map(params![range.after, range.before, limit], message)?,
+            };
+            rows.collect::<rusqlite::Result<Vec<_>>>()
         })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    messages.sort_unstable_by_key(|message| std::cmp::Reverse(message.id));
+        .await?;
+    if range.ascending {
+        messages.reverse();
+    }
     Ok(messages)
 }
 
-/// One twoot by id. It is one row already, so it is read as the other backends read it.
+/// One twoot by id.
 pub(super) async fn get(readers: &Readers, id: MessageId) -> Result<Option<Message>, sqlx::Error> {
-    let select = sqlx::query(sql::GET_MESSAGE).bind(id.as_i64());
-    let mut reader = readers.acquire().await?;
-    let row = select.fetch_optional(&mut *reader).await;
-    reader
-        .check(row)?
-        .as_ref()
-        .map(super::message_from_row)
-        .transpose()
+    readers
+        .read(|conn| {
+            conn.prepare_cached(sql::GET_MESSAGE)?
+                .query_row([id.as_i64()], message)
+                .optional()
+        })
+        .await
 }
 
-/// The one value `select` returns.
-pub(super) async fn one<T>(
-    readers: &Readers,
-    select: QueryScalar<'_, Sqlite, T, SqliteArguments>,
-) -> Result<T, sqlx::Error>
-where
-    T: Send + Unpin,
-    (T,): Send + Unpin + for<'r> FromRow<'r, SqliteRow>,
-{
-    let mut reader = readers.acquire().await?;
-    let value = select.fetch_one(&mut *reader).await;
-    reader.check(value)
+/// The newest twoot's id, if there is one.
+pub(super) async fn newest_id(readers: &Readers) -> Result<Option<MessageId>, sqlx::Error> {
+    let newest: Option<i64> = readers
+        .read(|conn| one(conn, sql::NEWEST_ID, []))
+        .await?;
+    Ok(newest.map(MessageId::from_i64))
 }
 
-/// A value SQLite returned that is not what the statement promises.
-pub(super) fn decode_error(
-    error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-) -> sqlx::Error {
-    sqlx::Error::Decode(error.into())
+/// Whether a connection answers.
+pub(super) async fn ping(readers: &Readers) -> Result<(), sqlx::Error> {
+    let _: i64 = readers.read(|conn| one(conn, "SELECT 1", [])).await?;
+    Ok(())
+}
+
+/// Counts per (year, tag) in a year range, by year and tag. Apart from the request's thread: there
+/// is a row per year and tag, as many as there are tags.
+pub(super) async fn stats(
+    readers: &Arc<Readers>,
+    start: i32,
+    end: i32,
+) -> Result<Vec<YearTagCount>, sqlx::Error> {
+    readers
+        .read_apart(move |conn| {
+            conn.prepare_cached(sql::SQLITE_STATS)?
+                .query_map([start, end], |row| {
+                    Ok(YearTagCount {
+                        year: row.get(0)?,
+                        tag: row.get(1)?,
+                        count: row.get(2)?,
+                    })
+                })?
+                .collect()
+        })
+        .await
+}
+
+/// The one value `statement` returns.
+fn one<T: rusqlite::types::FromSql>(
+    conn: &Connection,
+    statement: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(statement)?
+        .query_row(params, |row| row.get(0))
+}
+
+/// A twoot from a row of `id, tag, text, created_at`.
+fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let created_at: i64 = row.get(3)?;
+    Ok(Message {
+        id: MessageId::from_i64(row.get(0)?),
+        tag: row.get(1)?,
+        text: row.get(2)?,
+        timestamp: super::timestamp(created_at).ok_or_else(|| {
+            rusqlite::Error::IntegralValueOutOfRange(3, created_at)
+        })?,
+    })
 }

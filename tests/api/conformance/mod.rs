@@ -104,6 +104,16 @@ macro_rules! conformance {
             )*
             use super::*;
         }
+        mod sqlite_in_memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let db = TestDb::sqlite_in_memory().await;
+                    super::$test(db.store.clone()).await;
+                }
+            )*
+            use super::*;
+        }
         mod mysql {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
