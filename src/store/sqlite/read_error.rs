@@ -17,7 +17,9 @@ impl ReadError {
 
     /// SQLite's extended result code, if SQLite failed (rather than a conversion of a value).
     pub fn extended_code(&self) -> Option<i64> {
-        self.0.sqlite_error().map(|error| i64::from(error.extended_code))
+        self.0
+            .sqlite_error()
+            .map(|error| i64::from(error.extended_code))
     }
 }
 
@@ -25,13 +27,16 @@ impl DatabaseError for ReadError {
     fn message(&self) -> &str {
         match &self.0 {
             rusqlite::Error::SqliteFailure(_, Some(message)) => message,
-            rusqlite::Error::SqliteFailure(error, None) => rusqlite::ffi::code_to_str(error.extended_code),
+            rusqlite::Error::SqliteFailure(error, None) => {
+                rusqlite::ffi::code_to_str(error.extended_code)
+            }
             _ => "the value read is not what the statement promises",
         }
     }
 
     fn code(&self) -> Option<Cow<'_, str>> {
-        self.extended_code().map(|code| Cow::Owned(code.to_string()))
+        self.extended_code()
+            .map(|code| Cow::Owned(code.to_string()))
     }
 
     fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {

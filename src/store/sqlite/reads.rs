@@ -49,9 +49,7 @@ pub(super) async fn get(readers: &Readers, id: MessageId) -> Result<Option<Messa
 
 /// The newest twoot's id, if there is one.
 pub(super) async fn newest_id(readers: &Readers) -> Result<Option<MessageId>, sqlx::Error> {
-    let newest: Option<i64> = readers
-        .read(|conn| one(conn, sql::NEWEST_ID, []))
-        .await?;
+    let newest: Option<i64> = readers.read(|conn| one(conn, sql::NEWEST_ID, [])).await?;
     Ok(newest.map(MessageId::from_i64))
 }
 
@@ -100,8 +98,7 @@ fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
         id: MessageId::from_i64(row.get(0)?),
         tag: row.get(1)?,
         text: row.get(2)?,
-        timestamp: super::timestamp(created_at).ok_or_else(|| {
-            rusqlite::Error::IntegralValueOutOfRange(3, created_at)
-        })?,
+        timestamp: super::timestamp(created_at)
+            .ok_or_else(|| rusqlite::Error::IntegralValueOutOfRange(3, created_at))?,
     })
 }
