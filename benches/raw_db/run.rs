@@ -81,6 +81,9 @@ async fn worker(work: Arc<Work>, from: Instant, until: Instant) -> Tally {
         }
         let result = work.once().await;
         let ended = Instant::now();
+        // An operation that never waits (SQLite's reads) would let one task run the whole window
+        // on its thread; taking turns, every task's operations wait as concurrent requests do.
+        tokio::task::yield_now().await;
         if ended < from || ended > until {
             continue;
         }
@@ -127,11 +130,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     });
     let from = Instant::now() + args.warmup;
     let until = from + args.duration;
-    // CPU over the measured window only, to set against the server's per request.
-    let meter = tokio::spawn(async move {
-        tokio::time::sleep_until(from.into()).await;
+    // CPU over the measured window only, to set against the server's per request. Read on a thread
+    // of its own: an operation that never waits (SQLite's reads) keeps the runtime's threads busy
+    // until the window has closed, so a task would wake too late to read the start.
+    let meter = std::thread::spawn(move || {
+        std::thread::sleep(from.saturating_duration_since(Instant::now()));
         let start = cpu_seconds();
-        tokio::time::sleep_until(until.into()).await;
+        std::thread::sleep(until.saturating_duration_since(Instant::now()));
         Some(cpu_seconds()? - start?)
     });
     let tasks: Vec<_> = (0..args.concurrency.max(1))
@@ -146,7 +151,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         errors += tally.errors;
         first_error = first_error.or(tally.first_error);
     }
-    let cpu = meter.await?;
+    let cpu = meter
+        .join()
+        .map_err(|_| anyhow::anyhow!("the CPU meter panicked"))?;
     db.store().close().await;
     let seconds = args.duration.as_secs_f64();
     let ops = latencies_us.len();
