@@ -6,13 +6,12 @@
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
-use axum::Json;
 use chrono::Utc;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::domain::{Message, MessageId, Tag};
-use crate::http::error::{ApiResult, Problem, PROBLEM_JSON};
+use crate::http::error::{ApiError, ApiResult, Problem, PROBLEM_JSON};
 use crate::http::extract::{ParamErrors, QueryParams};
 use crate::http::AppState;
 use crate::store::PageQuery;
@@ -61,7 +60,7 @@ pub struct ListParams {
 pub async fn list_messages(
     State(state): State<AppState>,
     QueryParams(params): QueryParams<ListParams>,
-) -> ApiResult<(HeaderMap, Json<Vec<Message>>)> {
+) -> ApiResult<(HeaderMap, [(header::HeaderName, &'static str); 1], Vec<u8>)> {
     let mut query = parse(&params)?;
     let settled_below = state.catch_up.settled_below(Utc::now());
     // Reading up from a cursor is catching up: only settled twoots, so that the next `prev`
@@ -87,7 +86,22 @@ pub async fn list_messages(
         }
     }
     let headers = links(&params, &query, &messages, more, settled_below);
-    Ok((headers, Json(messages)))
+    let json = [(header::CONTENT_TYPE, "application/json")];
+    Ok((headers, json, page_json(&messages)?))
+}
+
+/// The page as a JSON array, written into a buffer sized for it up front: axum's `Json` starts at
+/// 128 bytes and doubles, copying a page of twenty twoots over five times on the way.
+fn page_json(messages: &[Message]) -> ApiResult<Vec<u8>> {
+    // Beyond its text and tag, a twoot takes about 100 bytes: an id, a time, names and quotes.
+    let size = messages
+        .iter()
+        .map(|message| message.text.len() + message.tag.len() + 100)
+        .sum::<usize>()
+        + 2;
+    let mut json = Vec::with_capacity(size);
+    serde_json::to_writer(&mut json, messages).map_err(|error| ApiError::Internal(error.into()))?;
+    Ok(json)
 }
 
 /// Reads every parameter, reporting all bad ones at once.
