@@ -64,3 +64,37 @@ fn is_sqlite_outage(db: &dyn DatabaseError) -> bool {
         // Extended result codes carry the primary code in their low byte.
         .is_some_and(|code| SQLITE_OUTAGES.contains(&(code & 0xff)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_outage;
+    use crate::store::sqlite::ReadError;
+
+    fn read_failure(code: i32) -> sqlx::Error {
+        ReadError::into_sqlx(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            None,
+        ))
+    }
+
+    #[test]
+    fn a_read_that_finds_the_file_busy_locked_or_unreadable_is_an_outage() {
+        for code in [
+            rusqlite::ffi::SQLITE_BUSY,
+            rusqlite::ffi::SQLITE_BUSY_RECOVERY,
+            rusqlite::ffi::SQLITE_LOCKED,
+            rusqlite::ffi::SQLITE_IOERR_READ,
+            rusqlite::ffi::SQLITE_CANTOPEN,
+        ] {
+            assert!(is_outage(&read_failure(code)), "code {code}");
+        }
+    }
+
+    #[test]
+    fn a_read_that_is_a_bug_is_not_an_outage() {
+        assert!(!is_outage(&read_failure(rusqlite::ffi::SQLITE_ERROR)));
+        assert!(!is_outage(&read_failure(rusqlite::ffi::SQLITE_CORRUPT)));
+        let conversion = ReadError::into_sqlx(rusqlite::Error::IntegralValueOutOfRange(3, -1));
+        assert!(!is_outage(&conversion));
+    }
+}

@@ -11,7 +11,7 @@ use sqlx::error::{DatabaseError, ErrorKind};
 pub struct ReadError(rusqlite::Error);
 
 impl ReadError {
-    pub(super) fn into_sqlx(error: rusqlite::Error) -> sqlx::Error {
+    pub(crate) fn into_sqlx(error: rusqlite::Error) -> sqlx::Error {
         sqlx::Error::Database(Box::new(Self(error)))
     }
 

@@ -162,32 +162,38 @@ impl Readers {
                 conn
             }
         };
-        match read(&conn) {
-            Ok(value) => {
+        let mut lease = Lease {
+            conn: Some(conn),
+            readers: self,
+        };
+        let result = read(lease.conn.as_ref().expect("a lease holds its connection"));
+        // A connection whose read failed is dropped with the lease: whatever broke the read (a
+        // file gone, a corrupt page) would fail the reads after it on this connection too.
+        if result.is_ok() {
+            if let Some(conn) = lease.conn.take() {
                 self.give_back(conn);
-                Ok(value)
-            }
-            Err(error) => {
-                // Whatever broke the read (a file gone, a corrupt page) would fail the reads
-                // after it on this connection too.
-                open.fetch_sub(1, Ordering::Relaxed);
-                drop(conn);
-                Err(ReadError::into_sqlx(error))
             }
         }
+        result.map_err(ReadError::into_sqlx)
     }
 
     /// Takes back a connection that served its read.
     fn give_back(&self, conn: Connection) {
-        let Source::File { idle, open, .. } = &self.source else {
-            return;
-        };
-        if self.permits.is_closed() {
-            open.fetch_sub(1, Ordering::Relaxed);
-            drop(conn);
-        } else {
-            lock(idle).push(conn);
+        if let Source::File { idle, .. } = &self.source {
+            if !self.permits.is_closed() {
+                lock(idle).push(conn);
+                return;
+            }
         }
+        self.forget(conn);
+    }
+
+    /// Closes a connection.
+    fn forget(&self, conn: Connection) {
+        if let Source::File { open, .. } = &self.source {
+            open.fetch_sub(1, Ordering::Relaxed);
+        }
+        drop(conn);
     }
 
     /// Connections open, idle or in use.
@@ -253,6 +259,21 @@ async fn on_shared_connection<T>(
     drop(conn);
     drop(handle);
     result
+}
+
+/// A connection taken for one read; closed when dropped unless given back, so a read that fails or
+/// panics leaves the count of open connections right.
+struct Lease<'a> {
+    conn: Option<Connection>,
+    readers: &'a Readers,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.readers.forget(conn);
+        }
+    }
 }
 
 fn lock(idle: &Mutex<Vec<Connection>>) -> MutexGuard<'_, Vec<Connection>> {
