@@ -67,27 +67,23 @@ impl TestDb {
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("twooter.db").display());
-        let store = store::connect(&url, &PoolConfig::default()).await.unwrap();
-        store.migrate().await.unwrap();
-        Self {
-            url,
-            store,
-            cleanup: Cleanup::None,
-            _dir: Some(dir),
-        }
+        Self::sqlite_at(url, Some(dir)).await
     }
 
     /// A fresh, migrated in-memory SQLite database, which lives on the store's one writer
     /// connection (`url` reaches another, empty one).
     pub async fn sqlite_in_memory() -> Self {
-        let url = "sqlite::memory:".to_owned();
+        Self::sqlite_at("sqlite::memory:".to_owned(), None).await
+    }
+
+    async fn sqlite_at(url: String, dir: Option<tempfile::TempDir>) -> Self {
         let store = store::connect(&url, &PoolConfig::default()).await.unwrap();
         store.migrate().await.unwrap();
         Self {
             url,
             store,
             cleanup: Cleanup::None,
-            _dir: None,
+            _dir: dir,
         }
     }
 
