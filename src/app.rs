@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::domain::{IdGenerator, MessageId};
 use crate::http::service::Stopping;
-use crate::http::{self, middleware, AppState};
+use crate::http::{self, middleware, AppState, Shared};
 use crate::lease::IdSource;
 use crate::metrics::InstrumentedStore;
 use crate::ratelimit::Limiter;
@@ -99,7 +99,7 @@ fn build(
             queue_max: config.post_queue_max,
         },
     );
-    let state = AppState {
+    let state = AppState::new(Shared {
         store,
         poster: Arc::new(poster),
         ids,
@@ -115,7 +115,7 @@ fn build(
         heartbeat: config.stream.heartbeat,
         limiter: Arc::new(limiter(config)),
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
-    };
+    });
     let router = middleware::wrap(
         http::router(state),
         &middleware::Options {

@@ -26,9 +26,27 @@ use crate::domain::IdGenerator;
 use crate::http::error::{ApiError, FieldError, Location, Problem};
 use crate::store::Store;
 
-/// What every handler shares: no per-instance data that another instance would need.
+/// What every handler shares: no per-instance data that another instance would need. Each layer
+/// that takes it clones it for every request, so it is one `Arc` rather than a dozen.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The services and settings inside [`AppState`].
+pub struct Shared {
     pub store: Arc<dyn Store>,
     /// Where posts are written: together with those posted at the same time, or each alone.
     pub poster: Arc<crate::posting::Poster>,
@@ -126,7 +144,7 @@ pub fn router(state: AppState) -> Router {
             auth::authenticate,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.stopping,
+            state.stopping.clone(),
             service::close_when_stopping,
         ))
 }
