@@ -58,11 +58,16 @@ impl PageRange {
         rows: &[R],
         from_row: impl Fn(&R) -> Result<Message, sqlx::Error>,
     ) -> Result<Vec<Message>, sqlx::Error> {
-        let mut messages = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        let messages = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(self.newest_first(messages))
+    }
+
+    /// `messages`, read in this range's direction, newest first.
+    pub(super) fn newest_first(self, mut messages: Vec<Message>) -> Vec<Message> {
         if self.ascending {
             messages.reverse();
         }
-        Ok(messages)
+        messages
     }
 }
 

@@ -17,7 +17,7 @@ pub(super) async fn page(
     let range = rows::PageRange::of(query);
     let statement = sql::page(query.tag.is_some(), range.ascending);
     let limit = i64::from(query.limit);
-    let mut messages = readers
+    let messages = readers
         .read(|conn| {
             let mut select = conn.prepare_cached(statement)?;
             let rows = match &query.tag {
@@ -30,10 +30,7 @@ pub(super) async fn page(
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })
         .await?;
-    if range.ascending {
-        messages.reverse();
-    }
-    Ok(messages)
+    Ok(range.newest_first(messages))
 }
 
 /// One twoot by id.
