@@ -50,30 +50,27 @@ impl CatchUp {
 mod tests {
     use super::*;
 
+    const RULES: CatchUp = CatchUp {
+        commit_within: Duration::from_secs(5),
+        clock_skew: Duration::from_secs(2),
+    };
+
     #[test]
     fn the_line_trails_now_by_the_commit_deadline_and_the_skew() {
-        let rules = CatchUp {
-            commit_within: Duration::from_secs(5),
-            clock_skew: Duration::from_secs(2),
-        };
         let now = DateTime::from_timestamp_millis(1_700_000_007_000).unwrap();
-        let line = rules.settled_below(now);
+        let line = RULES.settled_below(now);
         assert_eq!(line.unix_ms(), 1_700_000_000_000);
         assert_eq!(line, MessageId::first_at(1_700_000_000_000));
         let epoch = DateTime::from_timestamp_millis(1_000).unwrap();
-        assert_eq!(rules.settled_below(epoch), MessageId::from_i64(0));
+        assert_eq!(RULES.settled_below(epoch), MessageId::from_i64(0));
     }
 
     #[test]
     fn a_resumed_reader_reads_again_the_window_below_what_it_saw() {
-        let rules = CatchUp {
-            commit_within: Duration::from_secs(5),
-            clock_skew: Duration::from_secs(2),
-        };
         let now = DateTime::from_timestamp_millis(1_700_000_100_000).unwrap();
         // Seen a minute ago: the window below it, not the one below now, may still have grown.
         let seen = MessageId::first_at(1_700_000_040_000);
-        let from = rules.resume_after(seen, now);
+        let from = RULES.resume_after(seen, now);
         assert_eq!(
             from.as_i64() + 1,
             MessageId::first_at(1_700_000_033_000).as_i64()
@@ -84,8 +81,8 @@ mod tests {
             MessageId::from_i64(i64::MAX),
         ] {
             assert_eq!(
-                rules.resume_after(ahead, now).as_i64() + 1,
-                rules.settled_below(now).as_i64()
+                RULES.resume_after(ahead, now).as_i64() + 1,
+                RULES.settled_below(now).as_i64()
             );
         }
     }
